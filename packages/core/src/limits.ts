@@ -1,0 +1,71 @@
+import { DomainError } from './errors.js';
+
+export const TIERS = ['free', 'pro', 'enterprise'] as const;
+export type Tier = (typeof TIERS)[number];
+
+/** `null` means unlimited. */
+export interface Limits {
+  maxMembers: number | null;
+  maxAgents: number | null;
+}
+
+export const TIER_LIMITS: Record<Tier, Limits> = {
+  free: { maxMembers: 3, maxAgents: 1 },
+  pro: { maxMembers: 25, maxAgents: 20 },
+  enterprise: { maxMembers: null, maxAgents: null },
+};
+
+/** The limits in force for an org: its tier's defaults, overridden per org by a platform admin. */
+export function effectiveLimits(
+  tier: Tier,
+  overrides: { maxMembers?: number | null; maxAgents?: number | null } = {},
+): Limits {
+  const base = TIER_LIMITS[tier];
+  return {
+    maxMembers: overrides.maxMembers ?? base.maxMembers,
+    maxAgents: overrides.maxAgents ?? base.maxAgents,
+  };
+}
+
+/**
+ * Throws LIMIT_REACHED unless one more member fits. At invite time pass the pending
+ * invitations too; at accept time pass `pending: 0`. Shadow members are not counted.
+ */
+export function checkMemberLimit({
+  members,
+  pending = 0,
+  limit,
+}: {
+  members: number;
+  pending?: number;
+  limit: number | null;
+}): void {
+  if (limit !== null && members + pending + 1 > limit) {
+    throw new DomainError(
+      'LIMIT_REACHED',
+      `This organization is limited to ${limit} members (${members} members, ${pending} pending invitations): remove someone or raise the plan.`,
+      { limit, members, pending },
+    );
+  }
+}
+
+/** Throws LIMIT_REACHED unless one more agent fits. */
+export function checkAgentLimit({ agents, limit }: { agents: number; limit: number | null }): void {
+  if (limit !== null && agents + 1 > limit) {
+    throw new DomainError(
+      'LIMIT_REACHED',
+      `This organization is limited to ${limit} agents: remove an agent or raise the plan.`,
+      { limit, agents },
+    );
+  }
+}
+
+/** Throws LIMIT_REACHED unless the license allows one more tenant (`maxTenants` null = unlimited). */
+export function checkTenantLimit({ tenants, maxTenants }: { tenants: number; maxTenants: number | null }): void {
+  if (maxTenants !== null && tenants + 1 > maxTenants) {
+    throw new DomainError('LIMIT_REACHED', `The license allows ${maxTenants} organizations and all are in use.`, {
+      limit: maxTenants,
+      tenants,
+    });
+  }
+}
