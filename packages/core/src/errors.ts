@@ -42,7 +42,15 @@ export const ERRORS = {
   ORG_SUSPENDED: { status: 403, message: 'This organization is suspended: contact your platform administrator.' },
   FEATURE_DISABLED: { status: 403, message: 'This module is not enabled for this organization.' },
   LIMIT_REACHED: { status: 403, message: 'The organization has reached its limit.' },
+  INVITATION_EMAIL_MISMATCH: {
+    status: 403,
+    message: 'This invitation was sent to another email address than the one you are signed in with.',
+  },
   NOT_FOUND: { status: 404, message: 'Not found.' },
+  INVITATION_NOT_FOUND: {
+    status: 404,
+    message: 'This invitation link is not valid: check that you copied the whole link, or ask for a new invitation.',
+  },
   USER_NOT_FOUND: { status: 404, message: 'No user with that id or email exists: invite them instead.' },
   MEMBER_NOT_FOUND: { status: 404, message: 'That user is not a member of this organization.' },
   SLUG_TAKEN: { status: 409, message: 'That slug is already used by another organization: choose another.' },
@@ -53,6 +61,15 @@ export const ERRORS = {
   ORG_DELETION_UNAVAILABLE: {
     status: 409,
     message: 'Deleting organizations is not available on this server yet; nothing was deleted.',
+  },
+  INVITATION_EXPIRED: {
+    status: 410,
+    message: 'This invitation has expired: ask an administrator of the organization to resend it.',
+  },
+  INVITATION_REVOKED: { status: 410, message: 'This invitation was revoked by an administrator of the organization.' },
+  INVITATION_USED: {
+    status: 410,
+    message: 'This invitation has already been accepted: sign in to reach the organization.',
   },
   RATE_LIMITED: { status: 429, message: 'Too many requests: wait and try again.' },
   INTERNAL: { status: 500, message: 'Something went wrong on the server; the request was not completed.' },

@@ -1,5 +1,7 @@
+export * from './duration.js';
 export * from './errors.js';
 export * from './gate.js';
+export * from './invitations.js';
 export * from './license.js';
 export * from './limits.js';
 export * from './members.js';
