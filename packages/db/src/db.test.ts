@@ -1,0 +1,249 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { APP_ROLE } from './app-role.js';
+import type { Db, EntityManager } from './db.js';
+import { Membership } from './entities.js';
+import { addMembership } from './repositories/memberships.js';
+import { createOrg } from './repositories/orgs.js';
+import { createUser } from './repositories/users.js';
+import { createTestDatabase, type TestDatabase } from './testing.js';
+
+// Opening PGlite takes seconds; these hold whatever the root config says.
+vi.setConfig({ hookTimeout: 60_000, testTimeout: 30_000 });
+
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+type Row = Record<string, unknown>;
+
+async function orgIdsOf(em: EntityManager): Promise<string[]> {
+  const rows = await em.execute<{ org_id: string }[]>('select org_id from memberships');
+  return rows.map((r) => r.org_id);
+}
+
+describe.each(['postgresql', 'pglite'] as const)('on %s', (kind) => {
+  let t: TestDatabase;
+  let db: Db;
+
+  beforeAll(async () => {
+    t = await createTestDatabase({ kind, poolMax: 2 });
+    db = t.db;
+  });
+  afterAll(async () => {
+    await t?.drop();
+  });
+
+  describe('migrations', () => {
+    it('create the default org with a random id', async () => {
+      expect(db.kind).toBe(kind);
+      expect(db.defaultOrgId).toMatch(UUID_V4);
+      const [row] = await db.platform({}, (em) =>
+        em.execute<Row[]>(`select id, name, tier, status from organizations where slug = 'default'`),
+      );
+      expect(row).toEqual({ id: db.defaultOrgId, name: 'Default', tier: 'enterprise', status: 'active' });
+    });
+
+    it('are idempotent', async () => {
+      await db.migrate();
+      await db.migrate();
+      const rows = await db.platform({}, (em) =>
+        em.execute<Row[]>(`select id from organizations where slug = 'default'`),
+      );
+      expect(rows).toEqual([{ id: db.defaultOrgId }]);
+      const [who] = await db.orm.em.fork().execute<Row[]>('select current_user as role');
+      expect(who?.role).toBe(APP_ROLE);
+    });
+  });
+
+  describe('catalog', () => {
+    it('forces RLS with a policy on every table that has org_id, and every index starts with org_id', async () => {
+      const tables = await db.platform({}, (em) =>
+        em.execute<{ name: string; rls: boolean; force: boolean; policies: number }[]>(`
+          select c.relname as name, c.relrowsecurity as rls, c.relforcerowsecurity as force,
+                 (select count(*) from pg_policy p where p.polrelid = c.oid)::int as policies
+          from pg_class c join pg_namespace n on n.oid = c.relnamespace
+          where n.nspname = 'public' and c.relkind in ('r', 'p')
+            and exists (select 1 from pg_attribute a
+                        where a.attrelid = c.oid and a.attname = 'org_id' and not a.attisdropped)`),
+      );
+      expect(tables.map((x) => x.name)).toContain('memberships');
+      for (const table of tables) {
+        expect(table, table.name).toMatchObject({ rls: true, force: true });
+        expect(table.policies, table.name).toBeGreaterThan(0);
+      }
+      const indexes = await db.platform({}, (em) =>
+        em.execute<{ tbl: string; idx: string; first: string | null }[]>(`
+          select t.relname as tbl, ic.relname as idx, a.attname as first
+          from pg_index i
+          join pg_class t on t.oid = i.indrelid
+          join pg_class ic on ic.oid = i.indexrelid
+          join pg_namespace n on n.oid = t.relnamespace
+          left join pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
+          where n.nspname = 'public'
+            and exists (select 1 from pg_attribute x
+                        where x.attrelid = t.oid and x.attname = 'org_id' and not x.attisdropped)`),
+      );
+      expect(indexes.length).toBeGreaterThan(0);
+      for (const index of indexes) expect(index.first, `${index.tbl}.${index.idx}`).toBe('org_id');
+    });
+
+    it('runs the app as a role that owns nothing and cannot bypass RLS', async () => {
+      const [role] = await db.platform({}, (em) =>
+        em.execute<Row[]>(
+          `select rolsuper, rolbypassrls,
+                  (select count(*) from pg_class where relowner = r.oid)::int as owned
+           from pg_roles r where rolname = ?`,
+          [APP_ROLE],
+        ),
+      );
+      expect(role).toEqual({ rolsuper: false, rolbypassrls: false, owned: 0 });
+      const [inside] = await db.tenant({ orgId: db.defaultOrgId }, (em) =>
+        em.execute<Row[]>('select current_user as role'),
+      );
+      expect(inside?.role).toBe(APP_ROLE);
+    });
+  });
+
+  describe('row-level security on memberships', () => {
+    let orgA: string;
+    let orgB: string;
+    let alice: string; // owner of A
+    let bob: string; // owner of B
+    let carol: string; // member of both
+
+    beforeAll(async () => {
+      await db.platform({}, async (em) => {
+        const mk = (email: string) => createUser(em, { email, name: email, passwordHash: 'x' });
+        alice = (await mk('alice@rls.test')).id;
+        bob = (await mk('bob@rls.test')).id;
+        carol = (await mk('carol@rls.test')).id;
+        orgA = (await createOrg(em, { slug: 'rls-a', name: 'A', ownerId: alice })).id;
+        orgB = (await createOrg(em, { slug: 'rls-b', name: 'B', ownerId: bob })).id;
+      });
+      await db.tenant({ orgId: orgA }, (em) => addMembership(em, { orgId: orgA, userId: carol, role: 'viewer' }));
+      await db.tenant({ orgId: orgB }, (em) => addMembership(em, { orgId: orgB, userId: carol, role: 'editor' }));
+    });
+
+    it('shows only the scoped org to a SELECT that forgets the filter', async () => {
+      const seen = await db.tenant({ orgId: orgB }, orgIdsOf);
+      expect(seen.length).toBe(2);
+      expect(new Set(seen)).toEqual(new Set([orgB]));
+      const explicit = await db.tenant({ orgId: orgB }, (em) =>
+        em.execute('select * from memberships where org_id = ?', [orgA]),
+      );
+      expect(explicit).toEqual([]);
+      const viaOrm = await db.tenant({ orgId: orgB }, (em) => em.find(Membership, {}));
+      expect(viaOrm.map((m) => m.orgId)).toEqual([orgB, orgB]);
+    });
+
+    it('refuses to INSERT into another org', async () => {
+      await expect(
+        db.tenant({ orgId: orgB }, (em) =>
+          em.execute(`insert into memberships (org_id, user_id, role) values (?, ?, 'admin')`, [orgA, bob]),
+        ),
+      ).rejects.toThrow(/row-level security/);
+      await expect(
+        db.tenant({ orgId: orgB }, async (em) => {
+          em.create(Membership, { orgId: orgA, userId: bob, role: 'admin' });
+        }),
+      ).rejects.toThrow(/row-level security/);
+    });
+
+    it('lets UPDATE and DELETE touch no row of another org', async () => {
+      const updated = await db.tenant({ orgId: orgB }, (em) =>
+        em.execute(`update memberships set role = 'viewer' where org_id = ? returning user_id`, [orgA]),
+      );
+      const deleted = await db.tenant({ orgId: orgB }, (em) =>
+        em.execute('delete from memberships where org_id = ? returning user_id', [orgA]),
+      );
+      const unfiltered = await db.tenant({ orgId: orgB }, (em) =>
+        em.execute(`update memberships set role = role where user_id = ? returning org_id`, [alice]),
+      );
+      expect([updated, deleted, unfiltered]).toEqual([[], [], []]);
+      await expect(
+        db.tenant({ orgId: orgB }, (em) =>
+          em.execute('update memberships set org_id = ? where org_id = ?', [orgA, orgB]),
+        ),
+      ).rejects.toThrow(/row-level security/);
+      const a = await db.tenant({ orgId: orgA }, (em) =>
+        em.execute<Row[]>('select user_id, role from memberships order by role'),
+      );
+      expect(a).toEqual([
+        { user_id: alice, role: 'owner' },
+        { user_id: carol, role: 'viewer' },
+      ]);
+    });
+
+    it('returns nothing and writes nothing with no org set', async () => {
+      const rows = await db.platform({}, (em) => em.execute('select * from memberships'));
+      expect(rows).toEqual([]);
+      const unscoped = await db.orm.em.fork().execute('select * from memberships');
+      expect(unscoped).toEqual([]);
+      await expect(
+        db.platform({}, (em) =>
+          em.execute(`insert into memberships (org_id, user_id, role) values (?, ?, 'admin')`, [orgA, bob]),
+        ),
+      ).rejects.toThrow(/row-level security/);
+    });
+
+    it("shows a user their own memberships across orgs, and nobody else's", async () => {
+      const own = await db.platform({ userId: carol }, (em) =>
+        em.execute<Row[]>('select org_id, user_id from memberships order by role'),
+      );
+      expect(own).toEqual([
+        { org_id: orgB, user_id: carol },
+        { org_id: orgA, user_id: carol },
+      ]);
+      // Alice in org B's scope: B's rows plus her own row in A, but her A row stays read-only.
+      const mixed = await db.tenant({ orgId: orgB, userId: alice }, orgIdsOf);
+      expect(mixed.sort()).toEqual([orgA, orgB, orgB].sort());
+      const removed = await db.tenant({ orgId: orgB, userId: alice }, (em) =>
+        em.execute('delete from memberships where user_id = ? returning org_id', [alice]),
+      );
+      expect(removed).toEqual([]);
+    });
+
+    it('does not carry the org into the next transaction on a pooled connection', async () => {
+      const rounds = 30;
+      const loop = async (orgId: string) => {
+        for (let i = 0; i < rounds; i++) {
+          const body = async (em: EntityManager) => {
+            const [s] = await em.execute<Row[]>(`select current_setting('app.org_id', true) as org`);
+            expect(s?.org).toBe(orgId);
+            const seen = await orgIdsOf(em);
+            expect(seen.length).toBeGreaterThan(0);
+            expect(seen.every((o) => o === orgId)).toBe(true);
+          };
+          if (i % 4 === 3) {
+            await expect(
+              db.tenant({ orgId }, async (em) => {
+                await body(em);
+                throw new Error('abort on purpose');
+              }),
+            ).rejects.toThrow('abort on purpose');
+          } else if (i % 4 === 1) {
+            // An unscoped unit between tenant units must see nothing.
+            expect(await db.platform({}, orgIdsOf)).toEqual([]);
+            await db.tenant({ orgId }, body);
+          } else {
+            await db.tenant({ orgId }, body);
+          }
+        }
+      };
+      await Promise.all([loop(orgA), loop(orgB), loop(orgA)]);
+      // Outside any unit of work, on whichever pooled connection comes up, the settings read empty.
+      const reads = await Promise.all(
+        Array.from({ length: 4 }, () =>
+          db.orm.em
+            .fork()
+            .execute<Row[]>(
+              `select current_setting('app.org_id', true) as org, current_setting('app.user_id', true) as usr, current_user as role`,
+            ),
+        ),
+      );
+      for (const [r] of reads) {
+        expect(r?.org ?? '').toBe('');
+        expect(r?.usr ?? '').toBe('');
+        expect(r?.role).toBe(APP_ROLE);
+      }
+    });
+  });
+});

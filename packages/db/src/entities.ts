@@ -1,0 +1,131 @@
+import { randomUUID } from 'node:crypto';
+import { defineEntity, p } from '@mikro-orm/core';
+import { type FeatureOverrides, ORG_STATUSES, PLATFORM_ROLES, ROLES, TIERS } from './types.js';
+
+// The schema itself is owned by the hand-written migrations in ./migrations (RLS, roles and
+// partial indexes are beyond what the schema generator expresses); these definitions mirror
+// it so the ORM can load and persist rows. Keep both in step.
+
+/** Global: a person who can sign in. Emails are stored lowercased. */
+export const User = defineEntity({
+  name: 'User',
+  tableName: 'users',
+  properties: {
+    id: p
+      .uuid()
+      .primary()
+      .onCreate(() => randomUUID()),
+    email: p.text().unique('users_email_unique'),
+    name: p.text(),
+    passwordHash: p.text().hidden(),
+    platformRole: p.enum([...PLATFORM_ROLES]).default('user'),
+    defaultOrgId: p.uuid().nullable(),
+    createdAt: p
+      .datetime()
+      .columnType('timestamptz')
+      .onCreate(() => new Date()),
+    updatedAt: p
+      .datetime()
+      .columnType('timestamptz')
+      .onCreate(() => new Date())
+      .onUpdate(() => new Date()),
+  },
+});
+
+/** Global: a signed-in browser session, looked up by the sha256 of its cookie token. */
+export const Session = defineEntity({
+  name: 'Session',
+  tableName: 'sessions',
+  properties: {
+    id: p
+      .uuid()
+      .primary()
+      .onCreate(() => randomUUID()),
+    tokenHash: p.text().unique('sessions_token_hash_unique'),
+    userId: p.uuid(),
+    activeOrgId: p.uuid().nullable(),
+    createdAt: p
+      .datetime()
+      .columnType('timestamptz')
+      .onCreate(() => new Date()),
+    expiresAt: p.datetime().columnType('timestamptz'),
+    lastSeenAt: p
+      .datetime()
+      .columnType('timestamptz')
+      .onCreate(() => new Date()),
+    ip: p.text().nullable(),
+    userAgent: p.text().nullable(),
+  },
+});
+
+/** Global: the tenant registry. */
+export const Organization = defineEntity({
+  name: 'Organization',
+  tableName: 'organizations',
+  properties: {
+    id: p
+      .uuid()
+      .primary()
+      .onCreate(() => randomUUID()),
+    slug: p.text().unique('organizations_slug_unique'),
+    name: p.text(),
+    description: p.text().nullable(),
+    logoUrl: p.text().nullable(),
+    billingEmail: p.text().nullable(),
+    tier: p.enum([...TIERS]).default('free'),
+    maxMembers: p.integer().nullable(),
+    maxAgents: p.integer().nullable(),
+    featureOverrides: p
+      .json<FeatureOverrides>()
+      .columnType('jsonb')
+      .onCreate(() => ({})),
+    isAdminTenancy: p.boolean().default(false),
+    status: p.enum([...ORG_STATUSES]).default('active'),
+    createdById: p.uuid().nullable(),
+    createdAt: p
+      .datetime()
+      .columnType('timestamptz')
+      .onCreate(() => new Date()),
+    updatedAt: p
+      .datetime()
+      .columnType('timestamptz')
+      .onCreate(() => new Date())
+      .onUpdate(() => new Date()),
+  },
+});
+
+/** Tenant table: a user's role in one org. Primary key `(org_id, user_id)`; guarded by RLS. */
+export const Membership = defineEntity({
+  name: 'Membership',
+  tableName: 'memberships',
+  properties: {
+    orgId: p.uuid().primary(),
+    userId: p.uuid().primary(),
+    role: p.enum([...ROLES]),
+    isShadow: p.boolean().default(false),
+    addedById: p.uuid().nullable(),
+    createdAt: p
+      .datetime()
+      .columnType('timestamptz')
+      .onCreate(() => new Date()),
+  },
+  primaryKeys: ['orgId', 'userId'],
+});
+
+/** Global key/value settings of the install (e.g. the activated license key). */
+export const PlatformSetting = defineEntity({
+  name: 'PlatformSetting',
+  tableName: 'platform_settings',
+  properties: {
+    key: p.text().primary(),
+    value: p.json<unknown>().columnType('jsonb'),
+    updatedAt: p
+      .datetime()
+      .columnType('timestamptz')
+      .onCreate(() => new Date())
+      .onUpdate(() => new Date()),
+  },
+});
+
+/** Every entity, for `MikroORM.init`. */
+export const entities = [User, Session, Organization, Membership, PlatformSetting];

@@ -1,0 +1,5 @@
+import type { MigrationObject } from '@mikro-orm/core';
+import { Migration0001Initial } from './0001-initial.js';
+
+/** Every migration, in order. Names are recorded in `mikro_orm_migrations`: never rename one. */
+export const migrationsList: MigrationObject[] = [{ name: '0001-initial', class: Migration0001Initial }];
