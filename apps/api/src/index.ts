@@ -1,0 +1,14 @@
+import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
+import type { AppRouter } from './root.js';
+
+export type { AppRouter } from './root.js';
+/** Inputs of every procedure, e.g. `RouterInputs['orgs']['create']`. */
+export type RouterInputs = inferRouterInputs<AppRouter>;
+/** Outputs of every procedure, e.g. `RouterOutputs['auth']['me']`. */
+export type RouterOutputs = inferRouterOutputs<AppRouter>;
+export { type Context, createInnerContext } from './context.js';
+export { type ApiEnv, loadApiEnv } from './env.js';
+export { LicenseService, type LicenseState } from './license.js';
+export { createLogger } from './logger.js';
+export { appRouter, createCaller } from './root.js';
+export { type CreateAppOptions, createApp, createOpenApiDocument } from './server.js';

@@ -1,0 +1,37 @@
+import { createDb } from '@tenantry/db';
+import { loadApiEnv } from './env.js';
+import { createLogger } from './logger.js';
+import { createApp } from './server.js';
+
+// One API process on its own (production with PostgreSQL: run as many as needed). The
+// zero-setup start (`pnpm start`) runs the API and the worker together from scripts/start.ts.
+
+let env: ReturnType<typeof loadApiEnv>;
+try {
+  env = loadApiEnv();
+} catch (error) {
+  console.error((error as Error).message);
+  process.exit(1);
+}
+const logger = createLogger(env);
+const db = await createDb({
+  databaseUrl: env.DATABASE_URL,
+  migrationUrl: env.DATABASE_MIGRATION_URL,
+  dataDir: env.DATA_DIR,
+});
+const app = createApp({ env, db, logger });
+
+let closing = false;
+async function shutdown(signal: string) {
+  if (closing) return;
+  closing = true;
+  logger.info({ signal }, 'shutting down');
+  await app.close();
+  await db.close();
+  process.exit(0);
+}
+process.once('SIGTERM', () => void shutdown('SIGTERM'));
+process.once('SIGINT', () => void shutdown('SIGINT'));
+
+await app.listen({ port: env.PORT, host: env.HOST });
+logger.info({ url: env.PUBLIC_URL }, `Tenantry API listening on ${env.HOST}:${env.PORT}`);

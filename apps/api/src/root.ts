@@ -1,0 +1,23 @@
+import { adminRouter } from './routers/admin.js';
+import { authRouter } from './routers/auth.js';
+import { membersRouter } from './routers/members.js';
+import { orgRouter } from './routers/org.js';
+import { orgsRouter } from './routers/orgs.js';
+import { systemRouter } from './routers/system.js';
+import { createCallerFactory, router } from './trpc.js';
+
+/** Every procedure of the API; REST paths come from each procedure's `meta.openapi`. */
+export const appRouter = router({
+  system: systemRouter,
+  auth: authRouter,
+  orgs: orgsRouter,
+  org: orgRouter,
+  members: membersRouter,
+  admin: adminRouter,
+});
+
+/** The router's type: the only thing the web app and the SDK import from the API. */
+export type AppRouter = typeof appRouter;
+
+/** In-process callers (tests, scripts): `createCaller(ctx).orgs.list()`. */
+export const createCaller = createCallerFactory(appRouter);

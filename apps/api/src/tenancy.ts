@@ -1,0 +1,127 @@
+import {
+  decideGate,
+  type GateDecision,
+  type OrgSource,
+  parseOrgRef,
+  pickActiveOrg,
+  refersToDefaultOrg,
+} from '@tenantry/core';
+import {
+  type EntityManager,
+  findMembership,
+  findOrgById,
+  findOrgBySlug,
+  type MembershipRow,
+  type OrgRow,
+  type SessionRow,
+  setSessionActiveOrg,
+  type UserRow,
+} from '@tenantry/db';
+import type { Context } from './context.js';
+
+/** A refusal of the gate (core's `decideGate`). */
+export type Denied = Extract<GateDecision, { allow: false }>;
+
+/** The outcome of resolving one org reference for the caller. */
+export type Access =
+  | { ok: true; org: OrgRow; membership: MembershipRow; source: OrgSource }
+  | { ok: false; decision: Denied; org: OrgRow | null; source: OrgSource; raw: string };
+
+/** The signed-in part of a context. */
+export type CallerCtx = Pick<Context, 'db' | 'env' | 'log'> & { user: UserRow; session: SessionRow | null };
+
+/** Logs a refused org access as a warning: org, user (bound to `ctx.log` when signed in) and reason (SPEC §5). */
+export function logDenied(
+  ctx: CallerCtx,
+  info: { raw: string | null; orgId: string | null; source: OrgSource | 'collection'; decision: Denied },
+): void {
+  ctx.log.warn(
+    {
+      event: 'org_access_denied',
+      orgRef: info.raw?.slice(0, 100) ?? null,
+      orgId: info.orgId,
+      source: info.source,
+      reason: info.decision.reason,
+      status: info.decision.status,
+    },
+    'organization access denied',
+  );
+}
+
+/**
+ * Resolves one org reference (id or slug) and applies the gate, in an open platform unit whose
+ * `app.user_id` is the caller (RLS lets a user read their own memberships). Unknown orgs are
+ * refused like orgs the caller is not a member of, so existence is not revealed.
+ */
+export async function checkAccess(
+  ctx: CallerCtx,
+  em: EntityManager,
+  raw: string,
+  source: OrgSource,
+  licensed: boolean,
+): Promise<Access> {
+  const ref = parseOrgRef(raw);
+  let org: OrgRow | null = null;
+  if (ref.kind === 'id') org = await findOrgById(em, ref.id);
+  else if (ref.kind === 'slug') org = await findOrgBySlug(em, ref.slug);
+  const membership = org ? await findMembership(em, org.id, ctx.user.id) : null;
+  const decision = decideGate({
+    malformed: ref.kind === 'malformed',
+    targetsDefaultOrg: org ? org.id === ctx.db.defaultOrgId : refersToDefaultOrg(ref, ctx.db.defaultOrgId),
+    multiTenantEnabled: ctx.env.MULTI_TENANT_ENABLED,
+    licensed,
+    authorized: membership !== null,
+  });
+  if (decision.allow && org && membership) return { ok: true, org, membership, source };
+  const denied: Denied = decision.allow
+    ? { allow: false, status: 403, code: 'ORG_ACCESS_DENIED', reason: 'not_authorized' }
+    : decision;
+  return { ok: false, decision: denied, org, source, raw };
+}
+
+/**
+ * The request's active org: `X-Org-Id` → session → user's default → `default` (core's
+ * `pickActiveOrg`). A stored choice that no longer passes the gate is skipped, and the
+ * session's pointer cleared, so a browser is never stuck on an org it lost; an explicit
+ * header, or the `default` fallback, reports its refusal.
+ */
+export async function resolveActiveOrg(
+  ctx: CallerCtx,
+  em: EntityManager,
+  orgHeader: string | null,
+  licensed: boolean,
+): Promise<Access> {
+  const candidates = {
+    header: orgHeader,
+    sessionOrgId: ctx.session?.activeOrgId ?? null,
+    userDefaultOrgId: ctx.user.defaultOrgId,
+    multiTenantEnabled: ctx.env.MULTI_TENANT_ENABLED,
+  };
+  for (;;) {
+    const picked = pickActiveOrg(candidates);
+    const access = await checkAccess(ctx, em, picked.raw, picked.source, licensed);
+    if (access.ok) return access;
+    if (picked.source === 'session' && ctx.session) {
+      ctx.log.info(
+        { orgId: picked.raw, reason: access.decision.reason },
+        'stored active org unavailable, falling back',
+      );
+      await setSessionActiveOrg(em, ctx.session.id, null);
+      ctx.session.activeOrgId = null;
+      candidates.sessionOrgId = null;
+      continue;
+    }
+    if (picked.source === 'user_default') {
+      candidates.userDefaultOrgId = null;
+      continue;
+    }
+    return access;
+  }
+}
+
+/** Whether `headerRaw` names `org` (by id or slug), or the same unknown reference as `pathRaw`. */
+export function headerNamesSameOrg(headerRaw: string, org: OrgRow | null, pathRaw: string): boolean {
+  const ref = parseOrgRef(headerRaw);
+  if (org) return (ref.kind === 'id' && ref.id === org.id) || (ref.kind === 'slug' && ref.slug === org.slug);
+  return headerRaw.trim().toLowerCase() === pathRaw.trim().toLowerCase();
+}
