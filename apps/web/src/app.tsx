@@ -1,0 +1,45 @@
+import { Navigate, Route, Router } from '@solidjs/router';
+import { QueryClientProvider } from '@tanstack/solid-query';
+import { Show } from 'solid-js';
+import { AppShell } from './components/app-shell';
+import { orgGeneration } from './lib/org-session';
+import { queryClient } from './lib/queries';
+import { SignInPage, SignUpPage } from './pages/auth-pages';
+import { HomePage } from './pages/home';
+import { NotFoundPage } from './pages/not-found';
+import { OrgAccessPanel } from './pages/settings/org-access';
+import { OrgOverviewPanel } from './pages/settings/org-overview';
+import { OrganizationSettings } from './pages/settings/organization';
+import { PlansPage } from './pages/settings/plans';
+import { SettingsLayout } from './pages/settings/settings-layout';
+
+/**
+ * The app. The router is keyed by the org generation: switching organizations (or users)
+ * remounts every page on a freshly cleared cache.
+ */
+export function App() {
+  return (
+    <QueryClientProvider client={queryClient}>
+      <Show when={orgGeneration()} keyed>
+        {(_generation) => (
+          <Router>
+            <Route path="/signin" component={SignInPage} />
+            <Route path="/signup" component={SignUpPage} />
+            <Route path="/" component={AppShell}>
+              <Route path="/" component={HomePage} />
+              <Route path="/settings" component={SettingsLayout}>
+                <Route path="/" component={() => <Navigate href="/settings/organization" />} />
+                <Route path="/organization" component={OrganizationSettings}>
+                  <Route path="/" component={OrgOverviewPanel} />
+                  <Route path="/access" component={OrgAccessPanel} />
+                </Route>
+                <Route path="/plans" component={PlansPage} />
+              </Route>
+              <Route path="*404" component={NotFoundPage} />
+            </Route>
+          </Router>
+        )}
+      </Show>
+    </QueryClientProvider>
+  );
+}

@@ -1,0 +1,50 @@
+import { QueryClient, queryOptions } from '@tanstack/solid-query';
+import { errorCode, isClientError, trpc } from './trpc';
+
+/** The one cache of server state. Switching organizations clears it (see `org-session.ts`). */
+export const queryClient = new QueryClient({
+  defaultOptions: {
+    queries: {
+      staleTime: 15_000,
+      retry: (failures, error) => failures < 2 && !isClientError(error),
+    },
+  },
+});
+
+/** Query options by name, so pages, prefetching and invalidation share one key per query. */
+export const queries = {
+  config: () =>
+    queryOptions({
+      queryKey: ['system', 'config'],
+      queryFn: ({ signal }) => trpc.system.config.query(undefined, { signal }),
+      staleTime: 60_000,
+    }),
+  /** The signed-in user, their active org and memberships; `null` when signed out. */
+  me: () =>
+    queryOptions({
+      queryKey: ['auth', 'me'],
+      queryFn: async ({ signal }) => {
+        try {
+          return await trpc.auth.me.query(undefined, { signal });
+        } catch (error) {
+          if (errorCode(error) === 'UNAUTHENTICATED') return null;
+          throw error;
+        }
+      },
+    }),
+  orgCurrent: () =>
+    queryOptions({
+      queryKey: ['org', 'current'],
+      queryFn: ({ signal }) => trpc.org.current.query(undefined, { signal }),
+    }),
+  members: (orgId: string) =>
+    queryOptions({
+      queryKey: ['members', orgId],
+      queryFn: ({ signal }) => trpc.members.list.query({ orgId }, { signal }),
+    }),
+  license: () =>
+    queryOptions({
+      queryKey: ['admin', 'license'],
+      queryFn: ({ signal }) => trpc.admin.license.get.query(undefined, { signal }),
+    }),
+};
