@@ -1,0 +1,62 @@
+import { z } from 'zod';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const redisUrl = z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' });
+const postgresUrl = z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL' });
+
+const schema = z.object({
+  REDIS_URL: redisUrl.default('redis://127.0.0.1:6379'),
+  DATABASE_URL: postgresUrl.optional(),
+  DATABASE_MIGRATION_URL: postgresUrl.optional(),
+  DATA_DIR: z.string().min(1).default('./.data'),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+});
+
+/** The worker's validated configuration. */
+export interface WorkerEnv {
+  REDIS_URL: string;
+  /** PostgreSQL; unset = embedded PGlite under DATA_DIR (then the worker runs inside `pnpm start`). */
+  DATABASE_URL?: string | undefined;
+  /** Owner connection for migrations; default DATABASE_URL. */
+  DATABASE_MIGRATION_URL?: string | undefined;
+  DATA_DIR: string;
+  LOG_LEVEL: (typeof LOG_LEVELS)[number];
+}
+
+/** A URL with its password replaced by `***`, safe to print in logs and error messages. */
+export function redactUrl<T extends string | undefined>(value: T): T {
+  if (!value) return value;
+  try {
+    const url = new URL(value);
+    if (!url.password) return value;
+    url.password = '***';
+    return url.toString() as T;
+  } catch {
+    return value;
+  }
+}
+
+/** Thrown when a variable is invalid; the message names it. */
+export class EnvError extends Error {
+  override readonly name = 'EnvError';
+}
+
+/**
+ * Validates the worker's environment once, at start-up. Empty strings count as unset, so
+ * `REDIS_URL=` in a shell or `.env` file falls back to the default.
+ */
+export function loadWorkerEnv(source: Record<string, string | undefined> = process.env): WorkerEnv {
+  const input = Object.fromEntries(
+    Object.keys(schema.shape).map((key) => [key, source[key] === '' ? undefined : source[key]]),
+  );
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const key = String(issue.path[0] ?? 'environment');
+      return `${key}: ${issue.message} (got ${JSON.stringify(redactUrl(source[key]))})`;
+    });
+    throw new EnvError(`Invalid worker configuration:\n  ${lines.join('\n  ')}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,11 @@
+export { EnvError, loadWorkerEnv, redactUrl, type WorkerEnv } from './env.js';
+export { createLogger } from './logger.js';
+export {
+  type JobProcessor,
+  type ProcessorContext,
+  type QueueRegistration,
+  registerQueue,
+} from './queue-registration.js';
+export { connectRedis, pingRedis, REDIS_CONNECT_TIMEOUT_MS, RedisUnavailableError } from './redis.js';
+export { REGISTRY } from './registry.js';
+export { type RunningWorker, type StartWorkerOptions, startWorker } from './worker.js';

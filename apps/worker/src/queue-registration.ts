@@ -1,0 +1,37 @@
+import type { Db } from '@tenantry/db';
+import type { Job } from 'bullmq';
+import type { Logger } from 'pino';
+
+/** What a processor receives beside its job. */
+export interface ProcessorContext {
+  logger: Logger;
+  /**
+   * The database. A standalone worker without DATABASE_URL has none (the embedded database
+   * belongs to the `pnpm start` process): reading it then throws an error that says so.
+   */
+  readonly db: Db;
+}
+
+/**
+ * A job processor. Processors call core and db, scope every unit of work to the org id in
+ * their job data, and throw BullMQ's `UnrecoverableError` for domain rejections that retrying
+ * cannot fix.
+ */
+export type JobProcessor<Data = unknown, Result = unknown> = (job: Job<Data>, ctx: ProcessorContext) => Promise<Result>;
+
+/** One queue the worker consumes: its name (from `queues/<name>.ts`) and its processor (`processors/<name>.ts`). */
+export interface QueueRegistration<Data = unknown> {
+  name: string;
+  processor: JobProcessor<Data>;
+  /** Jobs of this queue run at once in one worker process (default 1). */
+  concurrency?: number;
+}
+
+/** Pairs a queue name with its processor, keeping the job data type. */
+export function registerQueue<Data>(
+  name: string,
+  processor: JobProcessor<Data>,
+  options: { concurrency?: number } = {},
+): QueueRegistration<Data> {
+  return { name, processor, ...options };
+}

@@ -1,0 +1,10 @@
+import type { QueueRegistration } from './queue-registration.js';
+
+/**
+ * Every queue the worker consumes. A queue lives in two files: `queues/<name>.ts` exports
+ * its name and typed job data (producers in the API import it), `processors/<name>.ts` its
+ * processor. Adding it here is one line: `registerQueue(INVITATIONS_QUEUE, processInvitation)`.
+ * Empty until the invitation and deletion slices land.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: registrations differ in job data; each is typed where it is built
+export const REGISTRY: readonly QueueRegistration<any>[] = [];
