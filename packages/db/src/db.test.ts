@@ -64,11 +64,13 @@ describe.each(['postgresql', 'pglite'] as const)('on %s', (kind) => {
             and exists (select 1 from pg_attribute a
                         where a.attrelid = c.oid and a.attname = 'org_id' and not a.attisdropped)`),
       );
-      expect(tables.map((x) => x.name)).toContain('memberships');
+      expect(tables.map((x) => x.name)).toEqual(expect.arrayContaining(['memberships', 'invitations', 'audit_events']));
       for (const table of tables) {
         expect(table, table.name).toMatchObject({ rls: true, force: true });
         expect(table.policies, table.name).toBeGreaterThan(0);
       }
+      // The audit log is append-only for the app: read and insert policies, nothing else.
+      expect(tables.find((x) => x.name === 'audit_events')?.policies).toBe(2);
       const indexes = await db.platform({}, (em) =>
         em.execute<{ tbl: string; idx: string; first: string | null }[]>(`
           select t.relname as tbl, ic.relname as idx, a.attname as first
@@ -81,7 +83,8 @@ describe.each(['postgresql', 'pglite'] as const)('on %s', (kind) => {
             and exists (select 1 from pg_attribute x
                         where x.attrelid = t.oid and x.attname = 'org_id' and not x.attisdropped)`),
       );
-      expect(indexes.length).toBeGreaterThan(0);
+      expect(new Set(indexes.map((x) => x.tbl))).toEqual(new Set(tables.map((x) => x.name)));
+      expect(indexes.map((x) => x.idx)).toContain('invitations_pending_email_unique');
       for (const index of indexes) expect(index.first, `${index.tbl}.${index.idx}`).toBe('org_id');
     });
 

@@ -1,6 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { defineEntity, p } from '@mikro-orm/core';
-import { type FeatureOverrides, ORG_STATUSES, PLATFORM_ROLES, ROLES, TIERS } from './types.js';
+import {
+  AUDIT_ACTOR_TYPES,
+  DELIVERY_STATES,
+  type FeatureOverrides,
+  INVITATION_STATUSES,
+  ORG_STATUSES,
+  PLATFORM_ROLES,
+  ROLES,
+  TIERS,
+} from './types.js';
 
 // The schema itself is owned by the hand-written migrations in ./migrations (RLS, roles and
 // partial indexes are beyond what the schema generator expresses); these definitions mirror
@@ -127,5 +136,72 @@ export const PlatformSetting = defineEntity({
   },
 });
 
+/**
+ * Tenant table: an invitation to join an org by email. Primary key `(org_id, id)`; guarded
+ * by RLS. `status` here is the stored one; the repositories compute the read status.
+ */
+export const Invitation = defineEntity({
+  name: 'Invitation',
+  tableName: 'invitations',
+  properties: {
+    orgId: p.uuid().primary(),
+    id: p
+      .uuid()
+      .primary()
+      .onCreate(() => randomUUID()),
+    email: p.text(),
+    role: p.enum([...ROLES]),
+    status: p.enum([...INVITATION_STATUSES]).default('pending'),
+    tokenHash: p.text().nullable().hidden(),
+    sendCount: p.integer().default(0),
+    deliveryState: p.enum([...DELIVERY_STATES]).default('queued'),
+    deliveryAttempts: p.integer().default(0),
+    lastDeliveryError: p.text().nullable(),
+    sentAt: p.datetime().columnType('timestamptz').nullable(),
+    expiresAt: p.datetime().columnType('timestamptz'),
+    invitedById: p.uuid().nullable(),
+    acceptedById: p.uuid().nullable(),
+    acceptedAt: p.datetime().columnType('timestamptz').nullable(),
+    revokedAt: p.datetime().columnType('timestamptz').nullable(),
+    createdAt: p
+      .datetime()
+      .columnType('timestamptz')
+      .onCreate(() => new Date()),
+    updatedAt: p
+      .datetime()
+      .columnType('timestamptz')
+      .onCreate(() => new Date())
+      .onUpdate(() => new Date()),
+  },
+  primaryKeys: ['orgId', 'id'],
+});
+
+/**
+ * Tenant table: one entry of an org's hash-chained audit log. Primary key `(org_id, seq)`.
+ * Read-only for the ORM: entries are written only by `appendAuditEvent`, which chains them.
+ */
+export const AuditEvent = defineEntity({
+  name: 'AuditEvent',
+  tableName: 'audit_events',
+  readonly: true,
+  properties: {
+    orgId: p.uuid().primary(),
+    seq: p.bigint('number').primary(),
+    id: p.uuid(),
+    occurredAt: p.datetime().columnType('timestamptz'),
+    actorType: p.enum([...AUDIT_ACTOR_TYPES]),
+    actorId: p.uuid().nullable(),
+    actorLabel: p.text().nullable(),
+    action: p.text(),
+    targetType: p.text().nullable(),
+    targetId: p.text().nullable(),
+    ip: p.text().nullable(),
+    details: p.json<Record<string, unknown>>().columnType('jsonb'),
+    prevHash: p.text(),
+    hash: p.text(),
+  },
+  primaryKeys: ['orgId', 'seq'],
+});
+
 /** Every entity, for `MikroORM.init`. */
-export const entities = [User, Session, Organization, Membership, PlatformSetting];
+export const entities = [User, Session, Organization, Membership, PlatformSetting, Invitation, AuditEvent];

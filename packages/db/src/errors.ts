@@ -7,6 +7,8 @@ export const UNIQUE_CONSTRAINTS = {
   membership: 'memberships_pkey',
   adminTenancy: 'organizations_admin_tenancy_unique',
   sessionToken: 'sessions_token_hash_unique',
+  /** One pending invitation per email and org (see `InvitationPendingError`). */
+  pendingInvitation: 'invitations_pending_email_unique',
 } as const;
 
 interface PgErrorLike {

@@ -86,3 +86,74 @@ export interface UserOrgRow extends OrgRow {
   role: Role;
   isShadow: boolean;
 }
+
+/** Stored states of an invitation (the read status is computed by core's `invitationStatus`). */
+export const INVITATION_STATUSES = ['pending', 'accepted', 'revoked', 'expired'] as const;
+/** An invitation's status. */
+export type InvitationStatus = (typeof INVITATION_STATUSES)[number];
+
+/** Delivery states of the current invitation mail. */
+export const DELIVERY_STATES = ['queued', 'sent', 'failed'] as const;
+/** Where the current invitation mail stands. */
+export type DeliveryState = (typeof DELIVERY_STATES)[number];
+
+/**
+ * A row of `invitations` (tenant table). `status` is computed from the timestamps on every
+ * read, so a pending invitation past `expiresAt` reads `expired` before the sweep stores it.
+ * `tokenHash` never leaves the API.
+ */
+export interface InvitationRow {
+  orgId: string;
+  id: string;
+  email: string;
+  role: Role;
+  status: InvitationStatus;
+  /** sha256 hex of the secret part of the current token; null until the first mail is prepared. */
+  tokenHash: string | null;
+  /** 1 on creation, +1 on every resend; part of the mail job id. */
+  sendCount: number;
+  deliveryState: DeliveryState;
+  deliveryAttempts: number;
+  lastDeliveryError: string | null;
+  sentAt: Date | null;
+  expiresAt: Date;
+  invitedById: string | null;
+  acceptedById: string | null;
+  acceptedAt: Date | null;
+  revokedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** An invitation with its inviter's identity, for lists. */
+export interface InvitationListRow extends InvitationRow {
+  invitedByEmail: string | null;
+  invitedByName: string | null;
+}
+
+/** Who acted, in an audit entry. */
+export const AUDIT_ACTOR_TYPES = ['user', 'token', 'agent', 'system', 'operator'] as const;
+/** Kind of actor of an audit entry. */
+export type AuditActorType = (typeof AUDIT_ACTOR_TYPES)[number];
+
+/** A row of `audit_events` (tenant table, append-only, hash-chained per org). */
+export interface AuditEventRow {
+  orgId: string;
+  /** 1, 2, 3… per org, without gaps. */
+  seq: number;
+  id: string;
+  occurredAt: Date;
+  actorType: AuditActorType;
+  actorId: string | null;
+  /** The actor as shown at the time (e.g. the user's email). */
+  actorLabel: string | null;
+  /** `<domain>.<verb>`, e.g. `invitation.created`. */
+  action: string;
+  targetType: string | null;
+  targetId: string | null;
+  ip: string | null;
+  details: Record<string, unknown>;
+  /** `hash` of the previous entry of the org (64 zeros for the first). */
+  prevHash: string;
+  hash: string;
+}

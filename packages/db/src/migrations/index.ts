@@ -1,5 +1,9 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration0001Initial } from './0001-initial.js';
+import { Migration0002InvitationsAudit } from './0002-invitations-audit.js';
 
 /** Every migration, in order. Names are recorded in `mikro_orm_migrations`: never rename one. */
-export const migrationsList: MigrationObject[] = [{ name: '0001-initial', class: Migration0001Initial }];
+export const migrationsList: MigrationObject[] = [
+  { name: '0001-initial', class: Migration0001Initial },
+  { name: '0002-invitations-audit', class: Migration0002InvitationsAudit },
+];

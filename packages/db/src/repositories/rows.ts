@@ -1,4 +1,15 @@
-import type { MemberRow, MembershipRow, OrgRow, SessionRow, UserOrgRow, UserRow } from '../types.js';
+import { invitationStatus } from '@tenantry/core';
+import type {
+  AuditEventRow,
+  InvitationListRow,
+  InvitationRow,
+  MemberRow,
+  MembershipRow,
+  OrgRow,
+  SessionRow,
+  UserOrgRow,
+  UserRow,
+} from '../types.js';
 
 // Raw SQL selects alias columns to the camelCase row shape. Timestamps come back as strings
 // from MikroORM's pg driver and as Dates from PGlite, so the mappers normalise them.
@@ -7,6 +18,10 @@ type Raw = Record<string, unknown>;
 
 function toDate(value: unknown): Date {
   return value instanceof Date ? value : new Date(value as string);
+}
+
+function toDateOrNull(value: unknown): Date | null {
+  return value === null || value === undefined ? null : toDate(value);
 }
 
 /** Column list of `users` aliased to `UserRow` (`alias` prefixes each column). */
@@ -102,4 +117,76 @@ export function mapMembership(r: Raw): MembershipRow {
 
 export function mapMember(r: Raw): MemberRow {
   return { ...mapMembership(r), email: r.email as string, name: r.name as string };
+}
+
+export const INVITATION_COLUMNS = `i.org_id as "orgId", i.id, i.email, i.role, i.status,
+  i.token_hash as "tokenHash", i.send_count as "sendCount", i.delivery_state as "deliveryState",
+  i.delivery_attempts as "deliveryAttempts", i.last_delivery_error as "lastDeliveryError",
+  i.sent_at as "sentAt", i.expires_at as "expiresAt", i.invited_by_id as "invitedById",
+  i.accepted_by_id as "acceptedById", i.accepted_at as "acceptedAt", i.revoked_at as "revokedAt",
+  i.created_at as "createdAt", i.updated_at as "updatedAt"`;
+
+/** Maps an invitation row; `status` is computed at `now` (expiry is checked on every read). */
+export function mapInvitation(r: Raw, now: Date = new Date()): InvitationRow {
+  const expiresAt = toDate(r.expiresAt);
+  const acceptedAt = toDateOrNull(r.acceptedAt);
+  const revokedAt = toDateOrNull(r.revokedAt);
+  return {
+    orgId: r.orgId as string,
+    id: r.id as string,
+    email: r.email as string,
+    role: r.role as InvitationRow['role'],
+    status: invitationStatus({ expiresAt, acceptedAt, revokedAt }, now),
+    tokenHash: (r.tokenHash as string | null) ?? null,
+    sendCount: Number(r.sendCount),
+    deliveryState: r.deliveryState as InvitationRow['deliveryState'],
+    deliveryAttempts: Number(r.deliveryAttempts),
+    lastDeliveryError: (r.lastDeliveryError as string | null) ?? null,
+    sentAt: toDateOrNull(r.sentAt),
+    expiresAt,
+    invitedById: (r.invitedById as string | null) ?? null,
+    acceptedById: (r.acceptedById as string | null) ?? null,
+    acceptedAt,
+    revokedAt,
+    createdAt: toDate(r.createdAt),
+    updatedAt: toDate(r.updatedAt),
+  };
+}
+
+export function mapInvitationListRow(r: Raw, now?: Date): InvitationListRow {
+  return {
+    ...mapInvitation(r, now),
+    invitedByEmail: (r.invitedByEmail as string | null) ?? null,
+    invitedByName: (r.invitedByName as string | null) ?? null,
+  };
+}
+
+export const AUDIT_COLUMNS = `a.org_id as "orgId", a.seq, a.id, a.occurred_at as "occurredAt",
+  a.actor_type as "actorType", a.actor_id as "actorId", a.actor_label as "actorLabel", a.action,
+  a.target_type as "targetType", a.target_id as "targetId", a.ip, a.details,
+  a.prev_hash as "prevHash", a.hash`;
+
+export function mapAuditEvent(r: Raw): AuditEventRow {
+  // bigint arrives as a string from pg and as a number or bigint from PGlite.
+  return {
+    orgId: r.orgId as string,
+    seq: Number(r.seq),
+    id: r.id as string,
+    occurredAt: toDate(r.occurredAt),
+    actorType: r.actorType as AuditEventRow['actorType'],
+    actorId: (r.actorId as string | null) ?? null,
+    actorLabel: (r.actorLabel as string | null) ?? null,
+    action: r.action as string,
+    targetType: (r.targetType as string | null) ?? null,
+    targetId: (r.targetId as string | null) ?? null,
+    ip: (r.ip as string | null) ?? null,
+    details: parseJsonObject(r.details),
+    prevHash: r.prevHash as string,
+    hash: r.hash as string,
+  };
+}
+
+function parseJsonObject(value: unknown): Record<string, unknown> {
+  const parsed = typeof value === 'string' ? (JSON.parse(value) as unknown) : value;
+  return parsed && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : {};
 }
