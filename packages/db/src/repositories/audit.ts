@@ -30,19 +30,7 @@ export interface AuditEventInput {
 }
 
 /** The fields an entry's hash covers, besides the previous hash. */
-export interface AuditHashFields {
-  orgId: string;
-  seq: number;
-  occurredAt: Date;
-  actorType: AuditActorType;
-  actorId: string | null;
-  actorLabel: string | null;
-  action: string;
-  targetType: string | null;
-  targetId: string | null;
-  ip: string | null;
-  details: Record<string, unknown>;
-}
+export type AuditHashFields = Omit<AuditEventRow, 'id' | 'prevHash' | 'hash'>;
 
 /** JSON with object keys sorted at every depth, so equal values always give equal text. */
 export function canonicalJson(value: unknown): string {
