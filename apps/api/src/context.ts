@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type {} from '@fastify/cookie';
 import type { Db } from '@tenantry/db';
+import type { Queue } from 'bullmq';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiEnv } from './env.js';
 import type { LicenseService } from './license.js';
@@ -37,6 +38,8 @@ export interface Context {
   ip: string | null;
   userAgent: string | null;
   cookies: SessionCookieJar;
+  /** The BullMQ queue of invitation mails; null when Redis is not available (mails stay queued). */
+  invitationQueue?: Queue | null;
   /** The Fastify request, absent for in-process callers (`createCaller`). */
   req: FastifyRequest | null;
   /**
@@ -51,6 +54,7 @@ export interface ContextDeps {
   db: Db;
   env: ApiEnv;
   license: LicenseService;
+  invitationQueue?: Queue | null;
 }
 
 /** Whether the request authenticates with `Authorization: Bearer …`. */
@@ -119,6 +123,7 @@ export function createInnerContext(
     db: deps.db,
     env: deps.env,
     license: deps.license,
+    invitationQueue: deps.invitationQueue ?? null,
     log: deps.log,
     sessionToken: deps.sessionToken ?? null,
     orgHeader: deps.orgHeader ?? null,

@@ -47,6 +47,7 @@ const schema = z.object({
   SIGNUP_MODE: z.enum(['open', 'invite']).default('open'),
   ORG_CREATION: z.enum(['any', 'superadmin']).default('any'),
   SESSION_TTL: duration.default(30 * 86_400_000),
+  INVITATION_TTL: duration.default(7 * 86_400_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   WEB_DIST: z.string().min(1).default(DEFAULT_WEB_DIST),
   NODE_ENV: z.string().optional(),

@@ -1,5 +1,6 @@
 import { adminRouter } from './routers/admin.js';
 import { authRouter } from './routers/auth.js';
+import { invitationsRouter } from './routers/invitations.js';
 import { membersRouter } from './routers/members.js';
 import { orgRouter } from './routers/org.js';
 import { orgsRouter } from './routers/orgs.js';
@@ -13,6 +14,7 @@ export const appRouter = router({
   orgs: orgsRouter,
   org: orgRouter,
   members: membersRouter,
+  invitations: invitationsRouter,
   admin: adminRouter,
 });
 

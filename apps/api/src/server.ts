@@ -7,6 +7,7 @@ import { ERRORS } from '@tenantry/core';
 import type { Db } from '@tenantry/db';
 import { fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
+import type { Queue } from 'bullmq';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
@@ -32,12 +33,17 @@ export interface CreateAppOptions {
   logger?: Logger;
   /** Shared license service (e.g. with the worker in one process); default: a new one. */
   license?: LicenseService;
+  /**
+   * The BullMQ queue invitation mails are enqueued on (`invitation-email`). `main.ts` creates
+   * it when Redis answers; tests pass their own. Absent: invitations are stored, mails stay queued.
+   */
+  invitationQueue?: Queue | null;
 }
 
 const BODY_LIMIT = 1024 * 1024;
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** REST procedures that create something answer 201. */
-const CREATED = new Set(['auth.signup', 'orgs.create', 'members.add']);
+const CREATED = new Set(['auth.signup', 'orgs.create', 'members.add', 'invitations.create']);
 
 function isApiPath(url: string): boolean {
   return url === '/api' || url.startsWith('/api/') || url.startsWith('/api?');
@@ -172,7 +178,7 @@ export function createApp(opts: CreateAppOptions): FastifyInstance {
   const logger = opts.logger ?? createLogger(env);
   const license =
     opts.license ?? new LicenseService({ db, envKey: env.LICENSE_KEY, publicKeyPem: env.LICENSE_PUBLIC_KEY });
-  const createContext = createContextFactory({ db, env, license });
+  const createContext = createContextFactory({ db, env, license, invitationQueue: opts.invitationQueue ?? null });
   const publicOrigin = new URL(env.PUBLIC_URL).origin;
 
   const app = Fastify({

@@ -11,6 +11,8 @@ const schema = z.object({
   DATABASE_MIGRATION_URL: postgresUrl.optional(),
   DATA_DIR: z.string().min(1).default('./.data'),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'must be an smtp:// or smtps:// URL' }).optional(),
+  SMTP_FROM: z.string().min(1).optional(),
 });
 
 /** The worker's validated configuration. */
@@ -22,6 +24,10 @@ export interface WorkerEnv {
   DATABASE_MIGRATION_URL?: string | undefined;
   DATA_DIR: string;
   LOG_LEVEL: (typeof LOG_LEVELS)[number];
+  /** Where invitation mails go (nodemailer, pooled); unset: mails cannot be sent. */
+  SMTP_URL?: string | undefined;
+  /** The From header of mails. */
+  SMTP_FROM?: string | undefined;
 }
 
 /** A URL with its password replaced by `***`, safe to print in logs and error messages. */

@@ -1,11 +1,19 @@
 export { EnvError, loadWorkerEnv, redactUrl, type WorkerEnv } from './env.js';
 export { createLogger } from './logger.js';
+export { closeInvitationTransports, invitationMail, processInvitationEmail } from './processors/invitation-email.js';
 export {
   type JobProcessor,
   type ProcessorContext,
   type QueueRegistration,
   registerQueue,
 } from './queue-registration.js';
+export {
+  INVITATION_EMAIL_JOB_OPTIONS,
+  INVITATION_EMAIL_QUEUE,
+  type InvitationEmailJob,
+  invitationEmailJobId,
+  openInvitationEmailQueue,
+} from './queues/invitation-email.js';
 export { connectRedis, pingRedis, REDIS_CONNECT_TIMEOUT_MS, RedisUnavailableError } from './redis.js';
 export { REGISTRY } from './registry.js';
 export { type RunningWorker, type StartWorkerOptions, startWorker } from './worker.js';

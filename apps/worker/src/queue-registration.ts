@@ -1,6 +1,7 @@
 import type { Db } from '@tenantry/db';
 import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
+import type { WorkerEnv } from './env.js';
 
 /** What a processor receives beside its job. */
 export interface ProcessorContext {
@@ -10,6 +11,8 @@ export interface ProcessorContext {
    * belongs to the `pnpm start` process): reading it then throws an error that says so.
    */
   readonly db: Db;
+  /** The worker's configuration (SMTP_URL…), when started through `startWorker`. */
+  readonly env?: WorkerEnv;
 }
 
 /**

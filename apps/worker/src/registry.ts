@@ -1,10 +1,13 @@
-import type { QueueRegistration } from './queue-registration.js';
+import { processInvitationEmail } from './processors/invitation-email.js';
+import { type QueueRegistration, registerQueue } from './queue-registration.js';
+import { INVITATION_EMAIL_QUEUE } from './queues/invitation-email.js';
 
 /**
  * Every queue the worker consumes. A queue lives in two files: `queues/<name>.ts` exports
  * its name and typed job data (producers in the API import it), `processors/<name>.ts` its
  * processor. Adding it here is one line: `registerQueue(INVITATIONS_QUEUE, processInvitation)`.
- * Empty until the invitation and deletion slices land.
  */
 // biome-ignore lint/suspicious/noExplicitAny: registrations differ in job data; each is typed where it is built
-export const REGISTRY: readonly QueueRegistration<any>[] = [];
+export const REGISTRY: readonly QueueRegistration<any>[] = [
+  registerQueue(INVITATION_EMAIL_QUEUE, processInvitationEmail, { concurrency: 10 }),
+];

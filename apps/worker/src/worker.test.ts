@@ -83,9 +83,9 @@ describe('when Redis answers', () => {
     await worker.close();
   });
 
-  it('starts with no queues registered', async () => {
+  it('consumes the registered queues by default', async () => {
     const worker = await startWorker({ env: loadWorkerEnv({ REDIS_URL }), logger: silent });
-    expect(worker.queues).toEqual([]);
+    expect(worker.queues).toEqual(['invitation-email']);
     await worker.close();
   });
 });

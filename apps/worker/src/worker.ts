@@ -72,6 +72,7 @@ export async function startWorker({
   }
   const contextFor = (jobLogger: Logger): ProcessorContext => ({
     logger: jobLogger,
+    env,
     get db(): Db {
       if (!db) {
         throw new UnrecoverableError(
