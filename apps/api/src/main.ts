@@ -1,9 +1,9 @@
 import { createDb } from '@tenantry/db';
+import { INVITATION_EMAIL_QUEUE } from '@tenantry/worker/queues/invitation-email';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadApiEnv } from './env.js';
 import { createLogger } from './logger.js';
-import { INVITATION_EMAIL_QUEUE } from './routers/invitations.js';
 import { createApp } from './server.js';
 
 // One API process on its own (production with PostgreSQL: run as many as needed). The

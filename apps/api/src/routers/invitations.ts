@@ -31,27 +31,13 @@ import {
   revokeInvitation,
   setUserDefaultOrg,
 } from '@tenantry/db';
+import type { InvitationEmailJob } from '@tenantry/worker/queues/invitation-email';
 import type { Queue } from 'bullmq';
 import { z } from 'zod';
 import { emailInput, okOutput, orgRefInput, roleInput } from '../schemas.js';
 import { authedProcedure, orgProcedure, publicProcedure, requirePermission, router } from '../trpc.js';
 
 /** Queue of invitation mails; the same name as the worker's `queues/invitation-email.ts`. */
-export const INVITATION_EMAIL_QUEUE = 'invitation-email';
-
-/** What the API puts in an invitation mail job (mirrors the worker's `InvitationEmailJob`). */
-export interface InvitationEmailJobData {
-  orgId: string;
-  invitationId: string;
-  sendCount: number;
-  token: string;
-  email: string;
-  orgName: string;
-  inviterName: string;
-  role: string;
-  link: string;
-}
-
 const UUID_HEX = /^[0-9a-f]{32}$/;
 
 /** `<base64url(orgId 16 bytes + invitationId 16 bytes)>.<base64url(32 random bytes)>` and the secret's hash. */
@@ -136,7 +122,7 @@ async function enqueueMail(ctx: MailCtx, invitation: InvitationRow, sendCount: n
   const { token, hash } = newInvitationToken(ctx.org.id, invitation.id);
   if (!(await recordInvitationToken(ctx.em, ctx.org.id, invitation.id, hash, sendCount))) return;
   if (!ctx.invitationQueue) return;
-  const data: InvitationEmailJobData = {
+  const data: InvitationEmailJob = {
     orgId: ctx.org.id,
     invitationId: invitation.id,
     sendCount,
