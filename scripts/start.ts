@@ -6,7 +6,7 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createApp, loadApiEnv } from '../apps/api/src/index.js';
+import { createApp, loadApiEnv, openApiRedis } from '../apps/api/src/index.js';
 import {
   createLogger,
   loadWorkerEnv,
@@ -118,7 +118,10 @@ async function main(): Promise<number> {
       cleanups.push({ name: 'worker', run: () => worker.close() });
     }
 
-    const app = createApp({ env, db });
+    // The API's own connection: job producers, rate limits and live events.
+    const apiRedis = await openApiRedis(redis.url);
+    cleanups.push({ name: 'api redis', run: async () => void apiRedis?.disconnect() });
+    const app = createApp({ env, db, redis: apiRedis });
     cleanups.push({ name: 'api', run: () => app.close() });
     try {
       await app.listen({ port: env.PORT, host });

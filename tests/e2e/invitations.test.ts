@@ -6,6 +6,7 @@ import { listAuditEvents } from '@tenantry/db';
 import { createTestDatabase, type TestDatabase } from '@tenantry/db/testing';
 import {
   closeInvitationTransports,
+  INVITATION_EMAIL_QUEUE,
   loadWorkerEnv,
   openInvitationEmailQueue,
   processInvitationEmail,
@@ -13,6 +14,7 @@ import {
   registerQueue,
   startWorker,
 } from '@tenantry/worker';
+import { Redis } from 'ioredis';
 import { type ParsedMail, simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,13 +24,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
 const PUBLIC_URL = 'https://tenantry.example.com';
-const queueName = `e2e-invitation-email-${randomUUID()}`;
+// A BullMQ prefix of this run's own: API, worker and the cleanup share it.
+const prefix = `e2e-inv-${randomUUID()}`;
 
 let tdb: TestDatabase;
 let app: ReturnType<typeof createApp>;
 let smtp: SMTPServer;
 let worker: RunningWorker;
 let queue: ReturnType<typeof openInvitationEmailQueue>;
+let redis: Redis;
 const mails: ParsedMail[] = [];
 const waiters: (() => void)[] = [];
 /** Recipients refused (451) before the server accepts again; Infinity refuses them all. */
@@ -105,7 +109,8 @@ beforeAll(async () => {
     },
     keys.privateKeyPem,
   );
-  queue = openInvitationEmailQueue(REDIS_URL, { name: queueName });
+  queue = openInvitationEmailQueue(REDIS_URL, { prefix });
+  redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 2 });
   app = createApp({
     env: loadApiEnv({
       LOG_LEVEL: 'silent',
@@ -116,13 +121,15 @@ beforeAll(async () => {
       LICENSE_KEY: license,
     }),
     db: tdb.db,
-    invitationQueue: queue,
+    redis,
+    queuePrefix: prefix,
   });
   await app.ready();
   worker = await startWorker({
     env: loadWorkerEnv({ REDIS_URL, SMTP_URL: `smtp://127.0.0.1:${port}`, LOG_LEVEL: 'silent' }),
     db: tdb.db,
-    queues: [registerQueue(queueName, processInvitationEmail, { concurrency: 4 })],
+    queues: [registerQueue(INVITATION_EMAIL_QUEUE, processInvitationEmail, { concurrency: 4 })],
+    prefix,
   });
 });
 
@@ -132,6 +139,7 @@ afterAll(async () => {
   await queue?.obliterate({ force: true }).catch(() => {});
   await queue?.close();
   await app?.close();
+  redis?.disconnect();
   await tdb?.drop();
   await new Promise<void>((resolve) => (smtp ? smtp.close(() => resolve()) : resolve()));
 });

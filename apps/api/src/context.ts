@@ -1,9 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type {} from '@fastify/cookie';
 import type { Db } from '@tenantry/db';
-import type { Queue } from 'bullmq';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
+import type { Redis } from 'ioredis';
 import type { ApiEnv } from './env.js';
+import { createJobQueues, type JobQueues } from './jobs.js';
 import type { LicenseService } from './license.js';
 
 /** Name of the browser session cookie. */
@@ -33,13 +34,19 @@ export interface Context {
   log: FastifyBaseLogger;
   /** The raw session token from the cookie, if any. */
   sessionToken: string | null;
+  /** The raw token of `Authorization: Bearer …` (API or agent token), if any. */
+  bearerToken: string | null;
   /** The raw `X-Org-Id` header, if any. */
   orgHeader: string | null;
   ip: string | null;
   userAgent: string | null;
   cookies: SessionCookieJar;
-  /** The BullMQ queue of invitation mails; null when Redis is not available (mails stay queued). */
-  invitationQueue?: Queue | null;
+  /** Redis (rate limits, caches, live events); null when the app runs without it. */
+  redis: Redis | null;
+  /** Producers of the worker's queues (no-ops answering null without Redis). */
+  queues: JobQueues;
+  /** Sets a response header (e.g. `Retry-After`); a no-op for in-process callers. */
+  setHeader(name: string, value: string): void;
   /** The Fastify request, absent for in-process callers (`createCaller`). */
   req: FastifyRequest | null;
   /**
@@ -54,12 +61,19 @@ export interface ContextDeps {
   db: Db;
   env: ApiEnv;
   license: LicenseService;
-  invitationQueue?: Queue | null;
+  redis?: Redis | null;
+  queues?: JobQueues;
 }
 
 /** Whether the request authenticates with `Authorization: Bearer …`. */
 export function isBearerRequest(req: FastifyRequest): boolean {
   return /^bearer\s+\S/i.test(req.headers.authorization ?? '');
+}
+
+/** The token of `Authorization: Bearer <token>`, or null. */
+export function bearerTokenOf(req: FastifyRequest): string | null {
+  const match = /^bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+  return match?.[1] ?? null;
 }
 
 function header(req: FastifyRequest, name: string): string | null {
@@ -81,6 +95,8 @@ export function sessionCookieOptions(env: ApiEnv, expiresAt?: Date) {
 
 /** Builds the per-request context from a Fastify request (tRPC and REST adapters alike). */
 export function createContextFactory(deps: ContextDeps) {
+  const redis = deps.redis ?? null;
+  const queues = deps.queues ?? createJobQueues(redis);
   return ({ req, res }: { req: FastifyRequest; res: FastifyReply }): Context => {
     const cookies: SessionCookieJar = {
       set(token, expiresAt) {
@@ -91,14 +107,22 @@ export function createContextFactory(deps: ContextDeps) {
       },
     };
     return {
-      ...deps,
+      db: deps.db,
+      env: deps.env,
+      license: deps.license,
+      redis,
+      queues,
       log: req.log,
       // A bearer request never rides on the cookie too: it is exempt from the CSRF check.
       sessionToken: isBearerRequest(req) ? null : req.cookies?.[SESSION_COOKIE] || null,
+      bearerToken: bearerTokenOf(req),
       orgHeader: header(req, 'x-org-id'),
       ip: req.ip ?? null,
       userAgent: header(req, 'user-agent'),
       cookies,
+      setHeader(name, value) {
+        void res.header(name, value);
+      },
       req,
       bindLog(bindings) {
         const log = req.log.child(bindings);
@@ -115,17 +139,21 @@ export function createInnerContext(
   deps: ContextDeps & {
     log: FastifyBaseLogger;
     sessionToken?: string | null;
+    bearerToken?: string | null;
     orgHeader?: string | null;
     onCookie?: (token: string | null) => void;
   },
 ): Context {
+  const redis = deps.redis ?? null;
   const ctx: Context = {
     db: deps.db,
     env: deps.env,
     license: deps.license,
-    invitationQueue: deps.invitationQueue ?? null,
+    redis,
+    queues: deps.queues ?? createJobQueues(redis),
     log: deps.log,
     sessionToken: deps.sessionToken ?? null,
+    bearerToken: deps.bearerToken ?? null,
     orgHeader: deps.orgHeader ?? null,
     ip: '127.0.0.1',
     userAgent: 'in-process',
@@ -139,6 +167,7 @@ export function createInnerContext(
         deps.onCookie?.(null);
       },
     },
+    setHeader() {},
     req: null,
     bindLog(bindings) {
       ctx.log = ctx.log.child(bindings);

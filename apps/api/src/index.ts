@@ -10,5 +10,6 @@ export { type Context, createInnerContext } from './context.js';
 export { type ApiEnv, loadApiEnv } from './env.js';
 export { LicenseService, type LicenseState } from './license.js';
 export { createLogger } from './logger.js';
+export { openApiRedis } from './redis.js';
 export { appRouter, createCaller } from './root.js';
 export { type CreateAppOptions, createApp, createOpenApiDocument } from './server.js';

@@ -1,9 +1,7 @@
 import { createDb } from '@tenantry/db';
-import { INVITATION_EMAIL_QUEUE } from '@tenantry/worker/queues/invitation-email';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { loadApiEnv } from './env.js';
 import { createLogger } from './logger.js';
+import { openApiRedis } from './redis.js';
 import { createApp } from './server.js';
 
 // One API process on its own (production with PostgreSQL: run as many as needed). The
@@ -22,24 +20,9 @@ const db = await createDb({
   migrationUrl: env.DATABASE_MIGRATION_URL,
   dataDir: env.DATA_DIR,
 });
-/** The invitation mail queue, when Redis answers within a few seconds; otherwise mails stay queued. */
-async function openInvitationQueue(): Promise<Queue | null> {
-  const connection = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null, lazyConnect: true });
-  connection.on('error', () => {});
-  try {
-    await Promise.race([
-      connection.ping(),
-      new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 3000).unref()),
-    ]);
-    return new Queue(INVITATION_EMAIL_QUEUE, { connection });
-  } catch {
-    connection.disconnect();
-    logger.warn('Redis does not answer at REDIS_URL: invitation mails will not be enqueued');
-    return null;
-  }
-}
-const invitationQueue = await openInvitationQueue();
-const app = createApp({ env, db, logger, invitationQueue });
+const redis = await openApiRedis(env.REDIS_URL);
+if (!redis) logger.warn('Redis does not answer at REDIS_URL: invitation mails will not be enqueued');
+const app = createApp({ env, db, logger, redis });
 
 let closing = false;
 async function shutdown(signal: string) {
@@ -47,7 +30,7 @@ async function shutdown(signal: string) {
   closing = true;
   logger.info({ signal }, 'shutting down');
   await app.close();
-  await invitationQueue?.close();
+  redis?.disconnect();
   await db.close();
   process.exit(0);
 }

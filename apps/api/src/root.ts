@@ -5,6 +5,7 @@ import { membersRouter } from './routers/members.js';
 import { orgRouter } from './routers/org.js';
 import { orgsRouter } from './routers/orgs.js';
 import { systemRouter } from './routers/system.js';
+import { tokensRouter } from './routers/tokens.js';
 import { createCallerFactory, router } from './trpc.js';
 
 /** Every procedure of the API; REST paths come from each procedure's `meta.openapi`. */
@@ -15,6 +16,7 @@ export const appRouter = router({
   org: orgRouter,
   members: membersRouter,
   invitations: invitationsRouter,
+  tokens: tokensRouter,
   admin: adminRouter,
 });
 

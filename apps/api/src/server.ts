@@ -7,7 +7,6 @@ import { ERRORS } from '@tenantry/core';
 import type { Db } from '@tenantry/db';
 import { fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
-import type { Queue } from 'bullmq';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
@@ -15,11 +14,13 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { fastifyTRPCOpenApiPlugin, generateOpenApiDocument, type OpenAPIObject } from 'trpc-to-openapi';
 import { createContextFactory, isBearerRequest, SESSION_COOKIE } from './context.js';
 import type { ApiEnv } from './env.js';
 import { type ApiErrorBody, trpcCodeForStatus } from './errors.js';
+import { createJobQueues } from './jobs.js';
 import { LicenseService } from './license.js';
 import { createLogger } from './logger.js';
 import { appRouter } from './root.js';
@@ -34,10 +35,12 @@ export interface CreateAppOptions {
   /** Shared license service (e.g. with the worker in one process); default: a new one. */
   license?: LicenseService;
   /**
-   * The BullMQ queue invitation mails are enqueued on (`invitation-email`). `main.ts` creates
-   * it when Redis answers; tests pass their own. Absent: invitations are stored, mails stay queued.
+   * Redis: job queues (invitation mails, …), rate limits, caches and live events. `main.ts` and
+   * `pnpm start` open it; the app does not close it. Absent: mails stay queued, no rate limits.
    */
-  invitationQueue?: Queue | null;
+  redis?: Redis | null;
+  /** BullMQ key prefix of the job queues (the worker must use the same); tests isolate with it. */
+  queuePrefix?: string;
 }
 
 const BODY_LIMIT = 1024 * 1024;
@@ -178,7 +181,9 @@ export function createApp(opts: CreateAppOptions): FastifyInstance {
   const logger = opts.logger ?? createLogger(env);
   const license =
     opts.license ?? new LicenseService({ db, envKey: env.LICENSE_KEY, publicKeyPem: env.LICENSE_PUBLIC_KEY });
-  const createContext = createContextFactory({ db, env, license, invitationQueue: opts.invitationQueue ?? null });
+  const redis = opts.redis ?? null;
+  const queues = createJobQueues(redis, opts.queuePrefix);
+  const createContext = createContextFactory({ db, env, license, redis, queues });
   const publicOrigin = new URL(env.PUBLIC_URL).origin;
 
   const app = Fastify({
@@ -275,6 +280,10 @@ export function createApp(opts: CreateAppOptions): FastifyInstance {
   if (serveWeb) {
     void app.register(fastifyStatic, { root: webDist, wildcard: true, index: 'index.html' });
   }
+
+  app.addHook('onClose', async () => {
+    await queues.close();
+  });
 
   app.setNotFoundHandler((req, reply) => {
     const url = req.url;

@@ -5,9 +5,11 @@ import {
   parseOrgRef,
   pickActiveOrg,
   refersToDefaultOrg,
+  tokenRole,
 } from '@tenantry/core';
 import {
   type EntityManager,
+  findApiTokenBinding,
   findMembership,
   findOrgById,
   findOrgBySlug,
@@ -18,6 +20,7 @@ import {
   type UserRow,
 } from '@tenantry/db';
 import type { Context } from './context.js';
+import type { Actor } from './trpc.js';
 
 /** A refusal of the gate (core's `decideGate`). */
 export type Denied = Extract<GateDecision, { allow: false }>;
@@ -28,7 +31,23 @@ export type Access =
   | { ok: false; decision: Denied; org: OrgRow | null; source: OrgSource; raw: string };
 
 /** The signed-in part of a context. */
-export type CallerCtx = Pick<Context, 'db' | 'env' | 'log'> & { user: UserRow; session: SessionRow | null };
+export type CallerCtx = Pick<Context, 'db' | 'env' | 'log'> & {
+  user: UserRow;
+  session: SessionRow | null;
+  actor: Actor;
+};
+
+/**
+ * The caller's standing in an org: the user's membership, and for an API token its binding,
+ * which caps the role (core's `tokenRole`). Null when the caller may not act there; a token
+ * reaches only the orgs it is bound to, the default org included.
+ */
+async function standingIn(ctx: CallerCtx, em: EntityManager, orgId: string): Promise<MembershipRow | null> {
+  const membership = await findMembership(em, orgId, ctx.user.id);
+  if (!membership || ctx.actor.kind !== 'token') return membership;
+  const binding = await findApiTokenBinding(em, orgId, ctx.actor.tokenId);
+  return binding ? { ...membership, role: tokenRole(membership.role, binding.role) } : null;
+}
 
 /** Logs a refused org access as a warning: org, user (bound to `ctx.log` when signed in) and reason (SPEC §5). */
 export function logDenied(
@@ -64,7 +83,7 @@ export async function checkAccess(
   let org: OrgRow | null = null;
   if (ref.kind === 'id') org = await findOrgById(em, ref.id);
   else if (ref.kind === 'slug') org = await findOrgBySlug(em, ref.slug);
-  const membership = org ? await findMembership(em, org.id, ctx.user.id) : null;
+  const membership = org ? await standingIn(ctx, em, org.id) : null;
   const decision = decideGate({
     malformed: ref.kind === 'malformed',
     targetsDefaultOrg: org ? org.id === ctx.db.defaultOrgId : refersToDefaultOrg(ref, ctx.db.defaultOrgId),

@@ -1,25 +1,47 @@
 import {
+  assertOrgServes,
   can,
   canPlatform,
   DomainError,
   decideMultiTenantGate,
   isDomainError,
+  type Module,
   type Permission,
   type PlatformPermission,
   parseOrgRef,
+  resolveModules,
 } from '@tenantry/core';
-import type { EntityManager, MembershipRow, OrgRow, SessionRow } from '@tenantry/db';
+import type { AuditEventRow, EntityManager, MembershipRow, OrgRow, SessionRow, UserRow } from '@tenantry/db';
 import { experimental_standaloneMiddleware, initTRPC, TRPCError } from '@trpc/server';
 import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import type { OpenApiMeta } from 'trpc-to-openapi';
+import { AGENT_TOKEN_PREFIX, authenticateApiToken } from './api-tokens.js';
+import { type AuditEntry, appendRequestAudit, auditActor, inputDetails } from './audit.js';
 import type { Context } from './context.js';
 import { describeError, toTRPCError, trpcCodeForStatus } from './errors.js';
+import type { LicenseService } from './license.js';
+import { OrgRateLimiter } from './rate-limit.js';
 import { authenticateSession } from './session.js';
 import { type CallerCtx, checkAccess, headerNamesSameOrg, logDenied, resolveActiveOrg } from './tenancy.js';
 
+/** What a procedure declares beside its REST path. */
+export interface ProcedureMeta extends OpenApiMeta {
+  /**
+   * The procedure also serves an org that is suspended or pending deletion: its own detail,
+   * switching, leaving and restoring, so members see why and can move on. Default false:
+   * such an org answers ORG_SUSPENDED / ORG_DELETION_PENDING.
+   */
+  allowInactiveOrg?: boolean;
+  /**
+   * The audit action a successful tenant mutation records (default: the procedure path, with
+   * its input as details). `false` when the procedure writes its own entries with `ctx.audit`.
+   */
+  audit?: string | false;
+}
+
 const t = initTRPC
   .context<Context>()
-  .meta<OpenApiMeta>()
+  .meta<ProcedureMeta>()
   .create({
     // Plain JSON (no transformer), so tRPC and REST clients see the same payloads.
     errorFormatter({ shape, error }) {
@@ -52,20 +74,54 @@ const domainErrors = t.middleware(async ({ next }) => {
 /** Anyone, signed in or not. */
 export const publicProcedure = t.procedure.use(domainErrors);
 
-/** Who is acting. Bearer API tokens will be a second kind (issue 4). */
-export type Actor = { kind: 'session'; sessionId: string; userId: string };
+/** Who is acting: a browser session or an API token, each on behalf of a user. */
+export type Actor =
+  | { kind: 'session'; sessionId: string; userId: string }
+  | { kind: 'token'; tokenId: string; tokenName: string; userId: string };
 
-/** Signed-in callers: `ctx.user`, `ctx.session` (null for non-browser actors later) and `ctx.actor`. */
-export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
+/** The user, session (null for tokens) and actor of a request, or a refusal that says why. */
+async function authenticate(ctx: Context): Promise<{ user: UserRow; session: SessionRow | null; actor: Actor }> {
+  const bearer = ctx.bearerToken;
+  if (bearer) {
+    if (bearer.startsWith(AGENT_TOKEN_PREFIX)) {
+      throw new DomainError(
+        'UNAUTHENTICATED',
+        'Agent tokens only report resources (POST /api/agent/report): use an API token or sign in.',
+      );
+    }
+    const hit = await authenticateApiToken(ctx, bearer);
+    if (!hit) throw new DomainError('UNAUTHENTICATED', 'The bearer token is unknown, revoked or expired.');
+    return {
+      user: hit.user,
+      session: null,
+      actor: { kind: 'token', tokenId: hit.token.id, tokenName: hit.token.name, userId: hit.user.id },
+    };
+  }
   const auth = await authenticateSession(ctx);
   if (!auth) {
     if (ctx.sessionToken) ctx.cookies.clear();
     throw new DomainError('UNAUTHENTICATED');
   }
-  const log = ctx.bindLog({ userId: auth.user.id });
-  const actor: Actor = { kind: 'session', sessionId: auth.session.id, userId: auth.user.id };
-  const session: SessionRow | null = auth.session;
-  return next({ ctx: { user: auth.user, session, actor, log } });
+  return {
+    user: auth.user,
+    session: auth.session,
+    actor: { kind: 'session', sessionId: auth.session.id, userId: auth.user.id },
+  };
+}
+
+/** Signed-in callers: `ctx.user`, `ctx.session` (null for API tokens) and `ctx.actor`. */
+export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
+  const { user, session, actor } = await authenticate(ctx);
+  const log = ctx.bindLog(actor.kind === 'token' ? { userId: user.id, tokenId: actor.tokenId } : { userId: user.id });
+  return next({ ctx: { user, session, actor, log } });
+});
+
+/** Refuses API tokens (TOKEN_NOT_ALLOWED): managing tokens needs a signed-in person. */
+export const requireSession = experimental_standaloneMiddleware<{
+  ctx: { actor: Actor; session: SessionRow | null };
+}>().create(({ ctx, next }) => {
+  if (ctx.actor.kind !== 'session' || !ctx.session) throw new DomainError('TOKEN_NOT_ALLOWED');
+  return next({ ctx: { session: ctx.session } });
 });
 
 /** Only callers holding a platform permission (superadmins; core's `canPlatform`). */
@@ -99,20 +155,77 @@ export const orgCollectionProcedure = authedProcedure.use(async ({ ctx, next }) 
 /** Marker to roll a unit of work back when the procedure failed (tRPC reports, not throws). */
 const ROLLBACK = Symbol('rollback');
 
+/** Appends an entry for the request's actor to the org's audit log, in the request's transaction. */
+export type AuditFn = (entry: AuditEntry) => Promise<AuditEventRow>;
+
+/** What the tenant middleware adds to the context. */
+export interface TenantCtx {
+  org: OrgRow;
+  membership: MembershipRow;
+  em: EntityManager;
+  audit: AuditFn;
+}
+
+interface UnitInfo {
+  type: 'query' | 'mutation' | 'subscription';
+  path: string;
+  meta: ProcedureMeta | undefined;
+  getRawInput: () => Promise<unknown>;
+}
+
+/** The rate limiter of each Redis connection (one per app). */
+const limiters = new WeakMap<object, OrgRateLimiter>();
+
+/** Spends one request of the org's budget and the caller's; no Redis, no limit. */
+async function spendRateBudget(ctx: CallerCtx & Pick<Context, 'redis' | 'setHeader' | 'ip'>, org: OrgRow) {
+  if (!ctx.redis) return;
+  let limiter = limiters.get(ctx.redis);
+  if (!limiter) {
+    limiter = new OrgRateLimiter(ctx.redis);
+    limiters.set(ctx.redis, limiter);
+  }
+  const caller = ctx.actor.kind === 'token' ? `token:${ctx.actor.tokenId}` : `user:${ctx.user.id}`;
+  try {
+    await limiter.consume(org, caller);
+  } catch (error) {
+    const retryAfter = isDomainError(error) ? error.details?.retryAfter : undefined;
+    if (retryAfter !== undefined) ctx.setHeader('retry-after', String(retryAfter));
+    throw error;
+  }
+}
+
 /**
  * Runs the rest of the procedure inside `db.tenant()`: one transaction with `app.org_id` and
- * `app.user_id` set, committed if the procedure succeeded and rolled back otherwise.
+ * `app.user_id` set, committed if the procedure succeeded and rolled back otherwise. An org
+ * that is not active refuses first (unless the procedure allows it), then the rate budget is
+ * spent. A successful mutation that wrote no audit entry of its own records one.
  */
 async function inTenantUnit<R extends { ok: boolean }>(
-  ctx: CallerCtx,
+  ctx: CallerCtx & Pick<Context, 'redis' | 'setHeader' | 'ip'>,
   org: OrgRow,
-  run: (em: EntityManager) => Promise<R>,
+  membership: MembershipRow,
+  info: UnitInfo,
+  run: (tenant: TenantCtx) => Promise<R>,
 ): Promise<R> {
+  if (!info.meta?.allowInactiveOrg) assertOrgServes(org.status);
+  await spendRateBudget(ctx, org);
+  const who = { ...auditActor(ctx.actor, ctx.user, membership), ip: ctx.ip };
   let result: R | undefined;
   try {
     await ctx.db.tenant({ orgId: org.id, userId: ctx.user.id }, async (em) => {
-      result = await run(em);
+      let audited = false;
+      const audit: AuditFn = (entry) => {
+        audited = true;
+        return appendRequestAudit(em, org.id, who, entry);
+      };
+      result = await run({ org, membership, em, audit });
       if (!result.ok) throw ROLLBACK;
+      if (info.type === 'mutation' && !audited && info.meta?.audit !== false) {
+        await appendRequestAudit(em, org.id, who, {
+          action: info.meta?.audit ?? info.path,
+          details: inputDetails(await info.getRawInput()),
+        });
+      }
     });
   } catch (error) {
     if (error !== ROLLBACK) throw error;
@@ -129,7 +242,7 @@ function orgLog(ctx: Pick<Context, 'bindLog'>, org: OrgRow) {
  * the rest of the procedure runs inside that org's unit of work with a narrowed context
  * `{ user, session, org, membership, em }`.
  */
-export const tenantProcedure = authedProcedure.use(async ({ ctx, next }) => {
+export const tenantProcedure = authedProcedure.use(async ({ ctx, next, type, path, meta, getRawInput }) => {
   const access = await ctx.db.platform({ userId: ctx.user.id }, async (em) => {
     const licensed = ctx.env.MULTI_TENANT_ENABLED ? await ctx.license.isLicensed(em) : false;
     return resolveActiveOrg(ctx, em, ctx.orgHeader, licensed);
@@ -145,7 +258,9 @@ export const tenantProcedure = authedProcedure.use(async ({ ctx, next }) => {
   }
   const { org, membership } = access;
   const log = orgLog(ctx, org);
-  return inTenantUnit(ctx, org, (em) => next({ ctx: { org, membership, em, log } }));
+  return inTenantUnit(ctx, org, membership, { type, path, meta, getRawInput }, (tenant) =>
+    next({ ctx: { ...tenant, log } }),
+  );
 });
 
 /**
@@ -153,7 +268,7 @@ export const tenantProcedure = authedProcedure.use(async ({ ctx, next }) => {
  * validation so the gate answers first. An `X-Org-Id` header naming another org answers 400
  * ORG_CONTEXT_CONFLICT: path, header and session orgs never mix in one request.
  */
-export const orgProcedure = authedProcedure.use(async ({ ctx, next, getRawInput }) => {
+export const orgProcedure = authedProcedure.use(async ({ ctx, next, getRawInput, type, path, meta }) => {
   const rawInput = await getRawInput();
   const raw = rawInput && typeof rawInput === 'object' ? (rawInput as Record<string, unknown>).orgId : undefined;
   if (typeof raw !== 'string') {
@@ -180,13 +295,34 @@ export const orgProcedure = authedProcedure.use(async ({ ctx, next, getRawInput 
   }
   const { org, membership } = access;
   const log = orgLog(ctx, org);
-  return inTenantUnit(ctx, org, (em) => next({ ctx: { org, membership, em, log } }));
+  return inTenantUnit(ctx, org, membership, { type, path, meta, getRawInput }, (tenant) =>
+    next({ ctx: { ...tenant, log } }),
+  );
 });
 
 /** Refuses unless the caller's role in the resolved org holds `permission` (core's `can`). */
 export function requirePermission(permission: Permission) {
   return experimental_standaloneMiddleware<{ ctx: { membership: MembershipRow } }>().create(({ ctx, next }) => {
     if (!can(ctx.membership.role, permission)) throw new DomainError('PERMISSION_DENIED');
+    return next();
+  });
+}
+
+/**
+ * Refuses with FEATURE_DISABLED unless `module` is enabled for the resolved org: licensed (or
+ * community) and not turned off for it by a platform admin (core's `resolveModules`).
+ */
+export function requireModule(module: Module) {
+  return experimental_standaloneMiddleware<{
+    ctx: { org: OrgRow; em: EntityManager; license: LicenseService };
+  }>().create(async ({ ctx, next }) => {
+    const enabled = resolveModules(await ctx.license.features(ctx.em), ctx.org.featureOverrides);
+    if (!enabled.includes(module)) {
+      throw new DomainError(
+        'FEATURE_DISABLED',
+        `The ${module} module is not enabled for this organization: ask a platform administrator to enable it.`,
+      );
+    }
     return next();
   });
 }

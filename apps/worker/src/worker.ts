@@ -21,6 +21,8 @@ export interface StartWorkerOptions {
   queues?: readonly QueueRegistration<any>[];
   /** How long to wait for Redis at start-up. */
   redisTimeoutMs?: number;
+  /** BullMQ key prefix (default BullMQ's `bull`); producers must use the same. Tests isolate with their own. */
+  prefix?: string;
 }
 
 /** A started worker. `close()` lets running jobs finish, then disconnects; calling it twice is safe. */
@@ -43,6 +45,7 @@ export async function startWorker({
   db: givenDb,
   queues = REGISTRY,
   redisTimeoutMs = REDIS_CONNECT_TIMEOUT_MS,
+  prefix,
 }: StartWorkerOptions): Promise<RunningWorker> {
   const connection = await connectRedis(env.REDIS_URL, { timeoutMs: redisTimeoutMs });
   connection.on(
@@ -89,6 +92,7 @@ export async function startWorker({
       {
         connection,
         concurrency: queue.concurrency ?? 1,
+        ...(prefix ? { prefix } : {}),
       },
     );
     worker.on('error', (error) => logger.error({ err: error, queue: queue.name }, 'worker error'));

@@ -40,6 +40,15 @@ export const ERRORS = {
     message: 'Cross-site request refused: send the request from the Tenantry web app or use a bearer token.',
   },
   ORG_SUSPENDED: { status: 403, message: 'This organization is suspended: contact your platform administrator.' },
+  ORG_DELETION_PENDING: {
+    status: 403,
+    message:
+      'This organization is scheduled for deletion: an owner or a platform administrator can restore it until the deletion starts.',
+  },
+  TOKEN_NOT_ALLOWED: {
+    status: 403,
+    message: 'API tokens cannot do this: sign in to the web app with your account instead.',
+  },
   FEATURE_DISABLED: { status: 403, message: 'This module is not enabled for this organization.' },
   LIMIT_REACHED: { status: 403, message: 'The organization has reached its limit.' },
   INVITATION_EMAIL_MISMATCH: {

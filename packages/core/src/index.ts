@@ -8,3 +8,4 @@ export * from './members.js';
 export * from './modules.js';
 export * from './permissions.js';
 export * from './slug.js';
+export * from './tenancy.js';

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { DomainError } from './errors.js';
-import { checkAgentLimit, checkMemberLimit, checkTenantLimit, effectiveLimits, TIER_LIMITS } from './limits.js';
+import {
+  checkAgentLimit,
+  checkMemberLimit,
+  checkTenantLimit,
+  effectiveLimits,
+  rateBudgets,
+  TIER_LIMITS,
+} from './limits.js';
 import { invalidOverrides, resolveModules } from './modules.js';
 
 function codeOf(fn: () => void): string | null {
@@ -14,13 +21,19 @@ function codeOf(fn: () => void): string | null {
 
 describe('tier limits', () => {
   it('gives the free tier 3 members and 1 agent, enterprise no limits', () => {
-    expect(TIER_LIMITS.free).toEqual({ maxMembers: 3, maxAgents: 1 });
-    expect(effectiveLimits('enterprise')).toEqual({ maxMembers: null, maxAgents: null });
+    expect(TIER_LIMITS.free).toMatchObject({ maxMembers: 3, maxAgents: 1 });
+    expect(effectiveLimits('enterprise')).toMatchObject({ maxMembers: null, maxAgents: null });
   });
 
   it('lets a platform admin override per org', () => {
-    expect(effectiveLimits('free', { maxMembers: 10 })).toEqual({ maxMembers: 10, maxAgents: 1 });
+    expect(effectiveLimits('free', { maxMembers: 10 })).toEqual({ ...TIER_LIMITS.free, maxMembers: 10 });
     expect(effectiveLimits('pro', { maxAgents: null })).toEqual(TIER_LIMITS.pro);
+    expect(effectiveLimits('free', { requestsPerMinute: 5 }).requestsPerMinute).toBe(5);
+  });
+
+  it('gives each caller a quarter of the org request budget, never zero', () => {
+    expect(rateBudgets({ requestsPerMinute: 1200 })).toEqual({ org: 1200, caller: 300 });
+    expect(rateBudgets({ requestsPerMinute: 1 })).toEqual({ org: 1, caller: 1 });
   });
 
   it('counts members and pending invitations against the member limit', () => {

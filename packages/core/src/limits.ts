@@ -7,24 +7,40 @@ export type Tier = (typeof TIERS)[number];
 export interface Limits {
   maxMembers: number | null;
   maxAgents: number | null;
+  /** API requests per minute, for the whole org and for each token or address in it. */
+  requestsPerMinute: number;
 }
 
 export const TIER_LIMITS: Record<Tier, Limits> = {
-  free: { maxMembers: 3, maxAgents: 1 },
-  pro: { maxMembers: 25, maxAgents: 20 },
-  enterprise: { maxMembers: null, maxAgents: null },
+  free: { maxMembers: 3, maxAgents: 1, requestsPerMinute: 1200 },
+  pro: { maxMembers: 25, maxAgents: 20, requestsPerMinute: 6000 },
+  enterprise: { maxMembers: null, maxAgents: null, requestsPerMinute: 60000 },
 };
 
+/** Per-org overrides a platform admin sets (null or absent: the tier's default). */
+export interface LimitOverrides {
+  maxMembers?: number | null;
+  maxAgents?: number | null;
+  requestsPerMinute?: number | null;
+}
+
 /** The limits in force for an org: its tier's defaults, overridden per org by a platform admin. */
-export function effectiveLimits(
-  tier: Tier,
-  overrides: { maxMembers?: number | null; maxAgents?: number | null } = {},
-): Limits {
+export function effectiveLimits(tier: Tier, overrides: LimitOverrides = {}): Limits {
   const base = TIER_LIMITS[tier];
   return {
     maxMembers: overrides.maxMembers ?? base.maxMembers,
     maxAgents: overrides.maxAgents ?? base.maxAgents,
+    requestsPerMinute: overrides.requestsPerMinute ?? base.requestsPerMinute,
   };
+}
+
+/**
+ * The two request budgets of an org per minute: the whole org, and each caller (token or
+ * address) within it, a quarter of the org's so that one script cannot starve the others.
+ */
+export function rateBudgets(limits: Pick<Limits, 'requestsPerMinute'>): { org: number; caller: number } {
+  const org = Math.max(1, limits.requestsPerMinute);
+  return { org, caller: Math.max(1, Math.ceil(org / 4)) };
 }
 
 /**

@@ -7,7 +7,10 @@ import {
   INVITATION_STATUSES,
   ORG_STATUSES,
   PLATFORM_ROLES,
+  RESOURCE_STATUSES,
+  RESOURCE_TYPES,
   ROLES,
+  SHARE_ROLES,
   TIERS,
 } from './types.js';
 
@@ -84,6 +87,8 @@ export const Organization = defineEntity({
     tier: p.enum([...TIERS]).default('free'),
     maxMembers: p.integer().nullable(),
     maxAgents: p.integer().nullable(),
+    maxRequestsPerMinute: p.integer().nullable(),
+    suspendedAt: p.datetime().columnType('timestamptz').nullable(),
     featureOverrides: p
       .json<FeatureOverrides>()
       .columnType('jsonb')
@@ -203,5 +208,144 @@ export const AuditEvent = defineEntity({
   primaryKeys: ['orgId', 'seq'],
 });
 
+const timestamp = () =>
+  p
+    .datetime()
+    .columnType('timestamptz')
+    .onCreate(() => new Date());
+
+/** Global: a user's API token; only the sha256 of the secret is stored. */
+export const ApiToken = defineEntity({
+  name: 'ApiToken',
+  tableName: 'api_tokens',
+  properties: {
+    id: p
+      .uuid()
+      .primary()
+      .onCreate(() => randomUUID()),
+    userId: p.uuid(),
+    name: p.text(),
+    tokenHash: p.text().unique('api_tokens_token_hash_unique').hidden(),
+    createdAt: timestamp(),
+    expiresAt: p.datetime().columnType('timestamptz').nullable(),
+    lastUsedAt: p.datetime().columnType('timestamptz').nullable(),
+    revokedAt: p.datetime().columnType('timestamptz').nullable(),
+  },
+});
+
+/** Tenant table: an org a token reaches, with its role there. Primary key `(org_id, token_id)`. */
+export const ApiTokenOrg = defineEntity({
+  name: 'ApiTokenOrg',
+  tableName: 'api_token_orgs',
+  properties: {
+    orgId: p.uuid().primary(),
+    tokenId: p.uuid().primary(),
+    userId: p.uuid(),
+    role: p.enum([...ROLES]),
+    createdAt: timestamp(),
+  },
+  primaryKeys: ['orgId', 'tokenId'],
+});
+
+/** Tenant table: an agent reporting resources, with an org-bound token. */
+export const Agent = defineEntity({
+  name: 'Agent',
+  tableName: 'agents',
+  properties: {
+    orgId: p.uuid().primary(),
+    id: p
+      .uuid()
+      .primary()
+      .onCreate(() => randomUUID()),
+    name: p.text(),
+    tokenHash: p.text().hidden(),
+    createdById: p.uuid().nullable(),
+    createdAt: timestamp(),
+    lastSeenAt: p.datetime().columnType('timestamptz').nullable(),
+    lastIp: p.text().nullable(),
+    version: p.text().nullable(),
+  },
+  primaryKeys: ['orgId', 'id'],
+});
+
+/** Tenant table: a host, VM, container or storage as its agent last reported it. */
+export const Resource = defineEntity({
+  name: 'Resource',
+  tableName: 'resources',
+  properties: {
+    orgId: p.uuid().primary(),
+    id: p
+      .uuid()
+      .primary()
+      .onCreate(() => randomUUID()),
+    agentId: p.uuid(),
+    type: p.enum([...RESOURCE_TYPES]),
+    name: p.text(),
+    status: p.enum([...RESOURCE_STATUSES]),
+    cpu: p.float().nullable(),
+    memory: p.float().nullable(),
+    disk: p.float().nullable(),
+    notes: p.text().nullable(),
+    tags: p.array().default([]),
+    createdAt: timestamp(),
+    updatedAt: timestamp(),
+    reportedAt: timestamp(),
+  },
+  primaryKeys: ['orgId', 'id'],
+});
+
+/** Tenant table (granting org): a resource shared with another org. */
+export const Share = defineEntity({
+  name: 'Share',
+  tableName: 'shares',
+  properties: {
+    orgId: p.uuid().primary(),
+    id: p
+      .uuid()
+      .primary()
+      .onCreate(() => randomUUID()),
+    targetOrgId: p.uuid(),
+    resourceOrgId: p.uuid(),
+    resourceId: p.uuid(),
+    resourceType: p.enum([...RESOURCE_TYPES]),
+    role: p.enum([...SHARE_ROLES]),
+    parentShareId: p.uuid().nullable(),
+    createdById: p.uuid().nullable(),
+    createdAt: timestamp(),
+  },
+  primaryKeys: ['orgId', 'id'],
+});
+
+/** Tenant table (receiving org): its side of a share. */
+export const IncomingShare = defineEntity({
+  name: 'IncomingShare',
+  tableName: 'incoming_shares',
+  properties: {
+    orgId: p.uuid().primary(),
+    shareId: p.uuid().primary(),
+    grantingOrgId: p.uuid(),
+    resourceOrgId: p.uuid(),
+    resourceId: p.uuid(),
+    resourceType: p.enum([...RESOURCE_TYPES]),
+    role: p.enum([...SHARE_ROLES]),
+    createdAt: timestamp(),
+  },
+  primaryKeys: ['orgId', 'shareId'],
+});
+
 /** Every entity, for `MikroORM.init`. */
-export const entities = [User, Session, Organization, Membership, PlatformSetting, Invitation, AuditEvent];
+export const entities = [
+  User,
+  Session,
+  Organization,
+  Membership,
+  PlatformSetting,
+  Invitation,
+  AuditEvent,
+  ApiToken,
+  ApiTokenOrg,
+  Agent,
+  Resource,
+  Share,
+  IncomingShare,
+];

@@ -13,10 +13,10 @@ export const TIERS = ['free', 'pro', 'enterprise'] as const;
 /** An organization's subscription tier. */
 export type Tier = (typeof TIERS)[number];
 
-/** Lifecycle states of an organization. */
-export const ORG_STATUSES = ['active', 'suspended', 'pending_deletion', 'deleting'] as const;
-/** An organization's lifecycle state. */
-export type OrgStatus = (typeof ORG_STATUSES)[number];
+import type { OrgStatus } from '@tenantry/core';
+
+/** Lifecycle states of an organization (defined by core's tenancy rules). */
+export { ORG_STATUSES, type OrgStatus } from '@tenantry/core';
 
 /** Per-org module switches (`{ alerts: false }`); absent keys follow the license. */
 export type FeatureOverrides = Record<string, boolean>;
@@ -57,6 +57,10 @@ export interface OrgRow {
   tier: Tier;
   maxMembers: number | null;
   maxAgents: number | null;
+  /** Override of the tier's request budget per minute (null: the tier's). */
+  maxRequestsPerMinute: number | null;
+  /** When a platform admin suspended the org (null unless suspended). */
+  suspendedAt: Date | null;
   featureOverrides: FeatureOverrides;
   isAdminTenancy: boolean;
   status: OrgStatus;
@@ -156,4 +160,40 @@ export interface AuditEventRow {
   /** `hash` of the previous entry of the org (64 zeros for the first). */
   prevHash: string;
   hash: string;
+}
+
+/** Kinds of monitored resources (SPEC §8). */
+export const RESOURCE_TYPES = ['host', 'vm', 'container', 'storage'] as const;
+/** A kind of monitored resource. */
+export type ResourceType = (typeof RESOURCE_TYPES)[number];
+
+/** Statuses an agent may report for a resource. */
+export const RESOURCE_STATUSES = ['online', 'offline', 'running', 'stopped', 'paused', 'degraded', 'unknown'] as const;
+/** A resource's reported status. */
+export type ResourceStatus = (typeof RESOURCE_STATUSES)[number];
+
+/** Roles of a share: read; read and update settings; also re-share. */
+export const SHARE_ROLES = ['viewer', 'editor', 'admin'] as const;
+/** The role a share grants the receiving org. */
+export type ShareRole = (typeof SHARE_ROLES)[number];
+
+/** A row of `api_tokens` (global). `tokenHash` never leaves the API. */
+export interface ApiTokenRow {
+  id: string;
+  userId: string;
+  name: string;
+  tokenHash: string;
+  createdAt: Date;
+  expiresAt: Date | null;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+}
+
+/** A row of `api_token_orgs` (tenant table): an org a token reaches. */
+export interface ApiTokenBindingRow {
+  orgId: string;
+  tokenId: string;
+  userId: string;
+  role: Role;
+  createdAt: Date;
 }

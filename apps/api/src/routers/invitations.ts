@@ -31,13 +31,17 @@ import {
   revokeInvitation,
   setUserDefaultOrg,
 } from '@tenantry/db';
-import type { InvitationEmailJob } from '@tenantry/worker/queues/invitation-email';
-import type { Queue } from 'bullmq';
+import {
+  INVITATION_EMAIL_JOB_OPTIONS,
+  INVITATION_EMAIL_QUEUE,
+  type InvitationEmailJob,
+  invitationEmailJobId,
+} from '@tenantry/worker/queues/invitation-email';
 import { z } from 'zod';
+import type { JobQueues } from '../jobs.js';
 import { emailInput, okOutput, orgRefInput, roleInput } from '../schemas.js';
-import { authedProcedure, orgProcedure, publicProcedure, requirePermission, router } from '../trpc.js';
+import { type AuditFn, authedProcedure, orgProcedure, publicProcedure, requirePermission, router } from '../trpc.js';
 
-/** Queue of invitation mails; the same name as the worker's `queues/invitation-email.ts`. */
 const UUID_HEX = /^[0-9a-f]{32}$/;
 
 /** `<base64url(orgId 16 bytes + invitationId 16 bytes)>.<base64url(32 random bytes)>` and the secret's hash. */
@@ -111,7 +115,7 @@ interface MailCtx {
   org: OrgRow;
   user: { id: string; name: string; email: string };
   env: { PUBLIC_URL: string };
-  invitationQueue?: Queue | null | undefined;
+  queues: JobQueues;
 }
 
 /**
@@ -121,7 +125,8 @@ interface MailCtx {
 async function enqueueMail(ctx: MailCtx, invitation: InvitationRow, sendCount: number): Promise<void> {
   const { token, hash } = newInvitationToken(ctx.org.id, invitation.id);
   if (!(await recordInvitationToken(ctx.em, ctx.org.id, invitation.id, hash, sendCount))) return;
-  if (!ctx.invitationQueue) return;
+  const queue = ctx.queues.get<InvitationEmailJob>(INVITATION_EMAIL_QUEUE);
+  if (!queue) return;
   const data: InvitationEmailJob = {
     orgId: ctx.org.id,
     invitationId: invitation.id,
@@ -133,29 +138,24 @@ async function enqueueMail(ctx: MailCtx, invitation: InvitationRow, sendCount: n
     role: invitation.role,
     link: `${ctx.env.PUBLIC_URL}/invite/${token}`,
   };
-  await ctx.invitationQueue.add('send', data, {
-    jobId: `invite-${invitation.id}-${sendCount}`,
-    attempts: 5,
-    backoff: { type: 'exponential', delay: 1000 },
+  await queue.add('send', data, {
+    jobId: invitationEmailJobId(invitation.id, sendCount),
+    ...INVITATION_EMAIL_JOB_OPTIONS,
     removeOnComplete: 1000,
     removeOnFail: 5000,
   });
 }
 
-async function resend(ctx: MailCtx & { ip: string | null }, invitation: InvitationRow, ttl: number) {
+async function resend(ctx: MailCtx & { audit: AuditFn }, invitation: InvitationRow, ttl: number) {
   const sendCount = await prepareResend(ctx.em, ctx.org.id, invitation.id, new Date(Date.now() + ttl));
   if (sendCount === null) {
     assertInvitationPending(invitation);
     throw new DomainError('INVITATION_NOT_FOUND');
   }
-  await appendAuditEvent(ctx.em, ctx.org.id, {
-    actorType: 'user',
-    actorId: ctx.user.id,
-    actorLabel: ctx.user.email,
+  await ctx.audit({
     action: 'invitation.resent',
     targetType: 'invitation',
     targetId: invitation.id,
-    ip: ctx.ip,
     details: { email: invitation.email, sendCount },
   });
   const fresh = (await findInvitation(ctx.em, ctx.org.id, invitation.id))!;
@@ -189,7 +189,7 @@ export const invitationsRouter = router({
       if (existingUser && (await findMembership(ctx.em, ctx.org.id, existingUser.id))) {
         throw new DomainError('ALREADY_MEMBER');
       }
-      const mailCtx = { ...ctx, ip: ctx.ip };
+      const mailCtx = ctx;
       const pending = await findPendingInvitationByEmail(ctx.em, ctx.org.id, input.email);
       if (pending) return toInvitationOutput(await resend(mailCtx, pending, ctx.env.INVITATION_TTL));
       const limit = effectiveLimits(ctx.org.tier, { maxMembers: ctx.org.maxMembers }).maxMembers;
@@ -213,14 +213,10 @@ export const invitationsRouter = router({
         }
         throw error;
       }
-      await appendAuditEvent(ctx.em, ctx.org.id, {
-        actorType: 'user',
-        actorId: ctx.user.id,
-        actorLabel: ctx.user.email,
+      await ctx.audit({
         action: 'invitation.created',
         targetType: 'invitation',
         targetId: invitation.id,
-        ip: ctx.ip,
         details: { email: invitation.email, role: invitation.role },
       });
       await enqueueMail(mailCtx, invitation, invitation.sendCount);
@@ -247,14 +243,10 @@ export const invitationsRouter = router({
         assertInvitationPending(invitation);
         throw new DomainError('INVITATION_NOT_FOUND');
       }
-      await appendAuditEvent(ctx.em, ctx.org.id, {
-        actorType: 'user',
-        actorId: ctx.user.id,
-        actorLabel: ctx.user.email,
+      await ctx.audit({
         action: 'invitation.revoked',
         targetType: 'invitation',
         targetId: invitation.id,
-        ip: ctx.ip,
         details: { email: invitation.email },
       });
       return { ok: true as const };
@@ -275,7 +267,7 @@ export const invitationsRouter = router({
     .mutation(async ({ ctx, input }) => {
       const invitation = await findInvitation(ctx.em, ctx.org.id, input.invitationId);
       if (!invitation) throw new DomainError('INVITATION_NOT_FOUND');
-      return toInvitationOutput(await resend({ ...ctx, ip: ctx.ip }, invitation, ctx.env.INVITATION_TTL));
+      return toInvitationOutput(await resend(ctx, invitation, ctx.env.INVITATION_TTL));
     }),
 
   /** What the acceptance page shows. Reading never consumes the token. */

@@ -38,7 +38,10 @@ export const membersRouter = router({
   /** Adds an existing user, by id or email. */
   add: orgProcedure
     .use(requirePermission('members.add'))
-    .meta({ openapi: { method: 'POST', path: '/orgs/{orgId}/members', tags: ['members'], summary: 'Add a member' } })
+    .meta({
+      openapi: { method: 'POST', path: '/orgs/{orgId}/members', tags: ['members'], summary: 'Add a member' },
+      audit: 'member.added',
+    })
     .input(
       z
         .strictObject({
@@ -84,6 +87,7 @@ export const membersRouter = router({
         tags: ['members'],
         summary: "Change a member's role",
       },
+      audit: 'member.role_changed',
     })
     .input(memberPath.extend({ role: roleInput }))
     .output(memberOutput)
@@ -111,6 +115,7 @@ export const membersRouter = router({
         tags: ['members'],
         summary: 'Remove a member',
       },
+      audit: 'member.removed',
     })
     .input(memberPath)
     .output(okOutput)

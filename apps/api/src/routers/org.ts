@@ -6,7 +6,10 @@ import { router, tenantProcedure } from '../trpc.js';
 export const orgRouter = router({
   /** The request's active org, the caller's role and permissions there, and its enabled modules. */
   current: tenantProcedure
-    .meta({ openapi: { method: 'GET', path: '/org', tags: ['org'], summary: 'The active organization' } })
+    .meta({
+      openapi: { method: 'GET', path: '/org', tags: ['org'], summary: 'The active organization' },
+      allowInactiveOrg: true,
+    })
     .input(z.void())
     .output(currentOrgOutput)
     .query(async ({ ctx }) => {

@@ -119,7 +119,10 @@ export const orgsRouter = router({
 
   /** One org the caller belongs to. */
   byId: orgProcedure
-    .meta({ openapi: { method: 'GET', path: '/orgs/{orgId}', tags: ['orgs'], summary: 'Get an organization' } })
+    .meta({
+      openapi: { method: 'GET', path: '/orgs/{orgId}', tags: ['orgs'], summary: 'Get an organization' },
+      allowInactiveOrg: true,
+    })
     .input(orgIdOnly)
     .output(orgDetailOutput)
     .query(({ ctx }) => toOrgDetail(ctx.org, ctx.membership.role, ctx.db.defaultOrgId)),
@@ -127,7 +130,10 @@ export const orgsRouter = router({
   /** Name, description, logo, billing email. The default org keeps its name. */
   update: orgProcedure
     .use(requirePermission('org.update'))
-    .meta({ openapi: { method: 'PATCH', path: '/orgs/{orgId}', tags: ['orgs'], summary: 'Update an organization' } })
+    .meta({
+      openapi: { method: 'PATCH', path: '/orgs/{orgId}', tags: ['orgs'], summary: 'Update an organization' },
+      audit: 'org.updated',
+    })
     .input(
       z.strictObject({
         orgId: orgRefInput,
@@ -190,6 +196,8 @@ export const orgsRouter = router({
         tags: ['orgs'],
         summary: 'Switch the active organization',
       },
+      allowInactiveOrg: true,
+      audit: false,
     })
     .input(orgIdOnly)
     .output(z.object({ activeOrg: orgSummaryOutput }))
@@ -209,6 +217,7 @@ export const orgsRouter = router({
         tags: ['orgs'],
         summary: 'Transfer ownership',
       },
+      audit: 'org.ownership_transferred',
     })
     .input(z.strictObject({ orgId: orgRefInput, userId: userIdInput }))
     .output(okOutput)
@@ -226,6 +235,8 @@ export const orgsRouter = router({
   leave: orgProcedure
     .meta({
       openapi: { method: 'POST', path: '/orgs/{orgId}/leave', tags: ['orgs'], summary: 'Leave an organization' },
+      allowInactiveOrg: true,
+      audit: 'member.left',
     })
     .input(orgIdOnly)
     .output(okOutput)

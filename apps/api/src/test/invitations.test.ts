@@ -34,7 +34,8 @@ beforeAll(async () => {
     env: testEnv({ ...(await multiTenantEnv()), PUBLIC_URL: 'https://tenantry.example.com' }),
     db: tdb.db,
     logger: silentLogger,
-    invitationQueue: queue,
+    redis: connection,
+    queuePrefix: prefix,
   });
   await app.ready();
 });

@@ -114,8 +114,10 @@ export interface UpdateOrgInput {
   tier?: Tier;
   maxMembers?: number | null;
   maxAgents?: number | null;
+  maxRequestsPerMinute?: number | null;
   featureOverrides?: FeatureOverrides;
   status?: OrgStatus;
+  suspendedAt?: Date | null;
 }
 
 const UPDATABLE: Record<keyof UpdateOrgInput, string> = {
@@ -126,8 +128,10 @@ const UPDATABLE: Record<keyof UpdateOrgInput, string> = {
   tier: 'tier',
   maxMembers: 'max_members',
   maxAgents: 'max_agents',
+  maxRequestsPerMinute: 'max_requests_per_minute',
   featureOverrides: 'feature_overrides',
   status: 'status',
+  suspendedAt: 'suspended_at',
 };
 
 /** Applies the given fields (undefined = unchanged) and returns the org, or null if unknown. */

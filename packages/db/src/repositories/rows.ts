@@ -73,7 +73,8 @@ export function mapSession(r: Raw): SessionRow {
 
 export const ORG_COLUMNS = `o.id, o.slug, o.name, o.description, o.logo_url as "logoUrl",
   o.billing_email as "billingEmail", o.tier, o.max_members as "maxMembers",
-  o.max_agents as "maxAgents", o.feature_overrides as "featureOverrides",
+  o.max_agents as "maxAgents", o.max_requests_per_minute as "maxRequestsPerMinute",
+  o.suspended_at as "suspendedAt", o.feature_overrides as "featureOverrides",
   o.is_admin_tenancy as "isAdminTenancy", o.status, o.created_by_id as "createdById",
   o.created_at as "createdAt", o.updated_at as "updatedAt"`;
 
@@ -88,6 +89,8 @@ export function mapOrg(r: Raw): OrgRow {
     tier: r.tier as OrgRow['tier'],
     maxMembers: (r.maxMembers as number | null) ?? null,
     maxAgents: (r.maxAgents as number | null) ?? null,
+    maxRequestsPerMinute: (r.maxRequestsPerMinute as number | null) ?? null,
+    suspendedAt: toDateOrNull(r.suspendedAt),
     featureOverrides: (r.featureOverrides as OrgRow['featureOverrides']) ?? {},
     isAdminTenancy: r.isAdminTenancy as boolean,
     status: r.status as OrgRow['status'],

@@ -1,0 +1,150 @@
+import type { EntityManager } from '../db.js';
+import type { ApiTokenBindingRow, ApiTokenRow, Role, UserRow } from '../types.js';
+import { mapUser, userColumns } from './rows.js';
+import { inOrgScope } from './scope.js';
+
+// api_tokens is global (owned by a user, like sessions); api_token_orgs is a tenant table whose
+// rows a user may also read (and delete) for themselves in any org, through `app.user_id`.
+
+const TOKEN_COLUMNS = `t.id, t.user_id as "userId", t.name, t.token_hash as "tokenHash",
+  t.created_at as "createdAt", t.expires_at as "expiresAt", t.last_used_at as "lastUsedAt",
+  t.revoked_at as "revokedAt"`;
+
+type Raw = Record<string, unknown>;
+const date = (v: unknown) => (v === null || v === undefined ? null : v instanceof Date ? v : new Date(v as string));
+
+function mapToken(r: Raw): ApiTokenRow {
+  return {
+    id: r.id as string,
+    userId: r.userId as string,
+    name: r.name as string,
+    tokenHash: r.tokenHash as string,
+    createdAt: date(r.createdAt)!,
+    expiresAt: date(r.expiresAt),
+    lastUsedAt: date(r.lastUsedAt),
+    revokedAt: date(r.revokedAt),
+  };
+}
+
+function mapBinding(r: Raw): ApiTokenBindingRow {
+  return {
+    orgId: r.orgId as string,
+    tokenId: r.tokenId as string,
+    userId: r.userId as string,
+    role: r.role as Role,
+    createdAt: date(r.createdAt)!,
+  };
+}
+
+/** Fields of a new token and the orgs it reaches. */
+export interface CreateApiTokenInput {
+  id: string;
+  userId: string;
+  name: string;
+  tokenHash: string;
+  expiresAt?: Date | null;
+  bindings: { orgId: string; role: Role }[];
+}
+
+/**
+ * Inserts a token and its bindings, each written in its org's scope so RLS checks it like any
+ * tenant write. Runs inside the caller's transaction (the caller's org scope is restored).
+ */
+export async function createApiToken(em: EntityManager, input: CreateApiTokenInput): Promise<ApiTokenRow> {
+  const run = async (tx: EntityManager): Promise<ApiTokenRow> => {
+    const [row] = await tx.execute(
+      `insert into api_tokens as t (id, user_id, name, token_hash, expires_at) values (?, ?, ?, ?, ?)
+       returning ${TOKEN_COLUMNS}`,
+      [input.id, input.userId, input.name, input.tokenHash, input.expiresAt ?? null],
+    );
+    if (!row) throw new Error('insert into api_tokens returned no row');
+    for (const binding of input.bindings) {
+      await inOrgScope(tx, binding.orgId, () =>
+        tx.execute('insert into api_token_orgs (org_id, token_id, user_id, role) values (?, ?, ?, ?)', [
+          binding.orgId,
+          input.id,
+          input.userId,
+          binding.role,
+        ]),
+      );
+    }
+    return mapToken(row);
+  };
+  return em.isInTransaction() ? run(em) : em.transactional(run);
+}
+
+/** A live token (not revoked, not expired) with its user, by the hash of its secret. */
+export async function findLiveApiTokenByHash(
+  em: EntityManager,
+  tokenHash: string,
+): Promise<{ token: ApiTokenRow; user: UserRow } | null> {
+  const [row] = await em.execute(
+    `select ${TOKEN_COLUMNS}, ${userColumns('u', 'user.')}
+     from api_tokens t join users u on u.id = t.user_id
+     where t.token_hash = ? and t.revoked_at is null and (t.expires_at is null or t.expires_at > now())`,
+    [tokenHash],
+  );
+  return row ? { token: mapToken(row), user: mapUser(row, 'user.') } : null;
+}
+
+/**
+ * The token's binding to the org, or null. Readable in the org's scope, or in any scope whose
+ * `app.user_id` is the token's owner.
+ */
+export async function findApiTokenBinding(
+  em: EntityManager,
+  orgId: string,
+  tokenId: string,
+): Promise<ApiTokenBindingRow | null> {
+  const [row] = await em.execute(
+    `select org_id as "orgId", token_id as "tokenId", user_id as "userId", role, created_at as "createdAt"
+     from api_token_orgs where org_id = ? and token_id = ?`,
+    [orgId, tokenId],
+  );
+  return row ? mapBinding(row) : null;
+}
+
+/** A token of the user with the orgs it reaches (slug and name for display). */
+export interface ApiTokenListRow extends ApiTokenRow {
+  orgs: { orgId: string; slug: string; name: string; role: Role }[];
+}
+
+/** The user's tokens, newest first, each with its bindings. Run with `app.user_id` = the user. */
+export async function listApiTokensOfUser(em: EntityManager, userId: string): Promise<ApiTokenListRow[]> {
+  const tokens = (
+    await em.execute(`select ${TOKEN_COLUMNS} from api_tokens t where t.user_id = ? order by t.created_at desc`, [
+      userId,
+    ])
+  ).map(mapToken);
+  if (tokens.length === 0) return [];
+  const bindings = await em.execute<{ tokenId: string; orgId: string; slug: string; name: string; role: Role }[]>(
+    `select b.token_id as "tokenId", b.org_id as "orgId", o.slug, o.name, b.role
+     from api_token_orgs b join organizations o on o.id = b.org_id
+     where b.user_id = ? order by o.name, o.slug`,
+    [userId],
+  );
+  return tokens.map((t) => ({
+    ...t,
+    orgs: bindings
+      .filter((b) => b.tokenId === t.id)
+      .map((b) => ({ orgId: b.orgId, slug: b.slug, name: b.name, role: b.role })),
+  }));
+}
+
+/** Revokes the user's token (it stops working at once). False if the user has no such live token. */
+export async function revokeApiToken(em: EntityManager, userId: string, tokenId: string): Promise<boolean> {
+  const rows = await em.execute(
+    'update api_tokens set revoked_at = now() where id = ? and user_id = ? and revoked_at is null returning id',
+    [tokenId, userId],
+  );
+  return rows.length > 0;
+}
+
+/** Records a use of the token, at most once per `everyMs` (default a minute). */
+export async function touchApiToken(em: EntityManager, tokenId: string, everyMs = 60_000): Promise<void> {
+  await em.execute(
+    `update api_tokens set last_used_at = now()
+     where id = ? and (last_used_at is null or last_used_at < now() - (? * interval '1 millisecond'))`,
+    [tokenId, everyMs],
+  );
+}
