@@ -1,0 +1,2 @@
+/** The typed Tenantry client for integrations (see README.md). */
+export {};
