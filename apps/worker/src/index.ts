@@ -16,4 +16,10 @@ export {
 } from './queues/invitation-email.js';
 export { connectRedis, pingRedis, REDIS_CONNECT_TIMEOUT_MS, RedisUnavailableError } from './redis.js';
 export { REGISTRY } from './registry.js';
+export {
+  readSchedulerRuns,
+  recordSchedulerRun,
+  SCHEDULER_RUNS_KEY,
+  type SchedulerRun,
+} from './scheduler-health.js';
 export { type RunningWorker, type StartWorkerOptions, startWorker } from './worker.js';
