@@ -1,5 +1,8 @@
+export * from './control.js';
+export * from './deletion.js';
 export * from './duration.js';
 export * from './errors.js';
+export * from './features.js';
 export * from './gate.js';
 export * from './invitations.js';
 export * from './license.js';
@@ -9,3 +12,4 @@ export * from './modules.js';
 export * from './permissions.js';
 export * from './slug.js';
 export * from './tenancy.js';
+export * from './usage.js';

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { decodeOrgControl, encodeOrgControl, orgControlChannel } from './control.js';
+import { DomainError } from './errors.js';
+import { moduleSettings, overridesToStore, visibleModules } from './features.js';
+
+const LICENSED = ['multi_tenant', 'sharing'];
+
+describe('per-tenant features', () => {
+  it('give a new org every licensed module', () => {
+    expect(visibleModules('active', LICENSED, {})).toEqual(['agents', 'alerts', 'audit', 'api_tokens', 'sharing']);
+    expect(visibleModules('active', [], {})).toEqual(['agents', 'alerts', 'audit', 'api_tokens']);
+  });
+
+  it('store only the modules turned off, and drop an override that turns a module back on', () => {
+    expect(overridesToStore(LICENSED, { alerts: false, agents: true })).toEqual({ alerts: false });
+    expect(overridesToStore(LICENSED, {})).toEqual({});
+  });
+
+  it('refuse turning on a module the license lacks, naming it', () => {
+    let caught: unknown;
+    try {
+      overridesToStore([], { sharing: true });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(DomainError);
+    expect((caught as DomainError).code).toBe('FEATURE_NOT_LICENSED');
+    expect((caught as DomainError).message).toContain('sharing');
+    expect(overridesToStore([], { sharing: false })).toEqual({ sharing: false });
+  });
+
+  it('show no module at all while the org is suspended or being deleted', () => {
+    expect(visibleModules('suspended', LICENSED, {})).toEqual([]);
+    expect(visibleModules('pending_deletion', LICENSED, {})).toEqual([]);
+    expect(visibleModules('deleting', LICENSED, {})).toEqual([]);
+  });
+
+  it('list every module with whether the license allows it and whether it is on', () => {
+    const settings = moduleSettings([], { alerts: false });
+    expect(settings.find((s) => s.module === 'alerts')).toEqual({ module: 'alerts', available: true, enabled: false });
+    expect(settings.find((s) => s.module === 'sharing')).toEqual({
+      module: 'sharing',
+      available: false,
+      enabled: false,
+    });
+    expect(settings.find((s) => s.module === 'audit')?.enabled).toBe(true);
+  });
+});
+
+describe('org control messages', () => {
+  it('travel on the org namespace and decode only known types', () => {
+    expect(orgControlChannel('o1')).toBe('org:o1:control');
+    expect(decodeOrgControl(encodeOrgControl('suspended'))).toEqual({ type: 'suspended' });
+    expect(decodeOrgControl('{"type":"other"}')).toBeNull();
+    expect(decodeOrgControl('not json')).toBeNull();
+  });
+});
