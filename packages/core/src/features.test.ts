@@ -55,3 +55,13 @@ describe('org control messages', () => {
     expect(decodeOrgControl('not json')).toBeNull();
   });
 });
+
+describe('stored files of an org', () => {
+  it('live in one directory per org and refuse names that climb out of it', async () => {
+    const { orgFilesPath } = await import('./storage.js');
+    const id = '6f1c1d1e-0000-4000-8000-000000000001';
+    expect(orgFilesPath('/data/', id, 'logo')).toBe(`/data/files/${id}/logo`);
+    expect(() => orgFilesPath('/data', '../etc')).toThrow(TypeError);
+    expect(() => orgFilesPath('/data', id, '..')).toThrow(TypeError);
+  });
+});

@@ -11,5 +11,6 @@ export * from './members.js';
 export * from './modules.js';
 export * from './permissions.js';
 export * from './slug.js';
+export * from './storage.js';
 export * from './tenancy.js';
 export * from './usage.js';
