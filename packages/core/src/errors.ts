@@ -93,10 +93,6 @@ export const ERRORS = {
     status: 409,
     message: 'This organization is already scheduled for deletion or being deleted.',
   },
-  ORG_DELETION_UNAVAILABLE: {
-    status: 409,
-    message: 'Deleting organizations is not available on this server yet; nothing was deleted.',
-  },
   ORG_NOT_RESTORABLE: {
     status: 409,
     message: 'Only an organization waiting for its deletion can be restored: this deletion has started or is over.',

@@ -65,3 +65,14 @@ describe('stored files of an org', () => {
     expect(() => orgFilesPath('/data', id, '..')).toThrow(TypeError);
   });
 });
+
+describe('org logos', () => {
+  it('are recognised by their bytes, not by what the client claims', async () => {
+    const { sniffLogoType } = await import('./storage.js');
+    expect(sniffLogoType(Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0]))).toBe('image/png');
+    expect(sniffLogoType(Uint8Array.from([0xff, 0xd8, 0xff, 0xe0]))).toBe('image/jpeg');
+    expect(sniffLogoType(new TextEncoder().encode('GIF89a...'))).toBe('image/gif');
+    expect(sniffLogoType(new TextEncoder().encode('RIFF\0\0\0\0WEBPVP8 '))).toBe('image/webp');
+    expect(sniffLogoType(new TextEncoder().encode('<svg xmlns="http://www.w3.org/2000/svg"/>'))).toBeNull();
+  });
+});
