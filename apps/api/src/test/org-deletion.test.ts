@@ -115,7 +115,7 @@ describe('an owner deleting an organization', () => {
     expect(done).toMatchObject({ status: 'completed', orgSlug: 'doomed', fraction: 1 });
     expect(done.report).toMatchObject({ filesDeleted: 1, usersDeleted: 0, usersRepointed: 0 });
     // The owner, and the shadow membership of the admin tenancy's owner (default is the admin tenancy now).
-    expect(done.report.rowsDeleted.memberships).toBe(2);
+    expect(done.report!.rowsDeleted.memberships).toBe(2);
     expect(existsSync(orgFilesPath(stack.dataDir, doomed.id))).toBe(false);
     expect((await http(app, 'GET', `/api/orgs/${doomed.id}`, { cookie: owner.cookie })).status).toBe(403);
 
@@ -151,8 +151,8 @@ describe('a platform admin deleting a tenant from Admin → Tenants', () => {
     });
     expect(res.status).toBe(202);
     const done = await waitForDeletion(app, root.cookie, res.body.deletionId);
-    expect(done.report.rowsDeleted).toMatchObject({ memberships: 1 });
-    expect(done.report.rowsDeleted.audit_events).toBeGreaterThanOrEqual(2);
+    expect(done.report!.rowsDeleted).toMatchObject({ memberships: 1 });
+    expect(done.report!.rowsDeleted.audit_events).toBeGreaterThanOrEqual(2);
     const list = await http(app, 'GET', '/api/admin/tenants', { cookie: root.cookie });
     expect(list.body.tenants.map((t: { slug: string }) => t.slug)).not.toContain('gone');
   });

@@ -13,6 +13,7 @@ import {
 } from '@tenantry/worker';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
+import type { DeletionOutput } from '../deletions.js';
 import { createApp } from '../server.js';
 import { http, silentLogger, testEnv } from './harness.js';
 
@@ -80,7 +81,7 @@ export async function waitForDeletion(
   cookie: string,
   deletionId: string,
   { admin = true, timeoutMs = 30_000 } = {},
-): Promise<Record<string, any>> {
+): Promise<DeletionOutput> {
   const url = admin ? `/api/admin/deletions/${deletionId}` : `/api/deletions/${deletionId}`;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
