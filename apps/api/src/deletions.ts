@@ -45,6 +45,8 @@ export const deletionReportOutput = z.object({
   longestBatchMs: z.number(),
   attempts: count,
   durationMs: z.number().nullable(),
+  /** How long each step of the last run took, in ms. */
+  stepsMs: z.record(z.string(), z.number()).optional(),
 });
 
 export const deletionOutput = z.object({

@@ -6,6 +6,7 @@ import {
   DELETION_STEPS,
   deletionProgress,
   deletionStartsAt,
+  firstBatchSize,
   isCurrentOrg,
   nextBatchSize,
   nextDefaultOrg,
@@ -133,11 +134,13 @@ describe('the order tables are emptied in', () => {
 describe('batch sizes', () => {
   it('shrink when a batch holds its locks too long and grow when it is quick, within bounds', () => {
     const sizing = { min: 500, max: 10_000, targetMs: 40 };
-    expect(nextBatchSize(10_000, 120, sizing)).toBe(5000);
+    expect(nextBatchSize(10_000, 70, sizing)).toBe(5000);
     expect(nextBatchSize(600, 500, sizing)).toBe(500);
     expect(nextBatchSize(4000, 10, sizing)).toBe(6000);
     expect(nextBatchSize(9000, 5, sizing)).toBe(10_000);
     expect(nextBatchSize(5000, 50, sizing)).toBe(5000);
+    expect(firstBatchSize(sizing)).toBe(5000);
+    expect(firstBatchSize({ min: 500, max: 600, targetMs: 40 })).toBe(500);
   });
 });
 

@@ -138,15 +138,20 @@ export interface BatchSizing {
   targetMs: number;
 }
 
-export const DEFAULT_BATCH_SIZING: BatchSizing = { min: 500, max: 10_000, targetMs: 40 };
+export const DEFAULT_BATCH_SIZING: BatchSizing = { min: 500, max: 10_000, targetMs: 50 };
+
+/** The first batch: half the most, so a cold first batch stays well under the lock budget. */
+export function firstBatchSize(sizing: BatchSizing = DEFAULT_BATCH_SIZING): number {
+  return Math.max(sizing.min, Math.floor(sizing.max / 2));
+}
 
 /**
  * The size of the next batch after one of `size` rows took `tookMs`: halved when it took over
- * twice the target, grown by half when it took under half of it, within the bounds.
+ * one and a half times the target, grown by half when it took under half of it, within the bounds.
  */
 export function nextBatchSize(size: number, tookMs: number, sizing: BatchSizing = DEFAULT_BATCH_SIZING): number {
   let next = size;
-  if (tookMs > sizing.targetMs * 2) next = Math.floor(size / 2);
+  if (tookMs > sizing.targetMs * 1.5) next = Math.floor(size / 2);
   else if (tookMs < sizing.targetMs / 2) next = Math.ceil(size * 1.5);
   return Math.min(sizing.max, Math.max(sizing.min, next));
 }

@@ -4,6 +4,7 @@ import {
   type DeletionStep,
   deletionProgress,
   encodeOrgControl,
+  firstBatchSize,
   nextBatchSize,
   nextDefaultOrg,
   nextDeletionStep,
@@ -32,7 +33,6 @@ import {
   markOrgDeletionTableDone,
   type OrgDeletionRow,
   ownersOfTokens,
-  recordOrgDeletionBatch,
   recordOrgDeletionPlan,
   recordOrgDeletionUser,
   setOrgDeletionStep,
@@ -74,13 +74,17 @@ export async function runOrgDeletion(deletion: OrgDeletionRow, deps: DeletionRun
   const log = deps.logger.child({ orgId, deletionId: id });
   await deps.redis.publish(orgControlChannel(orgId), encodeOrgControl('deleted')).catch(() => 0);
 
+  // How long each step of this run took (a resumed run times only the steps it ran).
+  const stepsMs: Partial<Record<DeletionStep, number>> = {};
   let step: DeletionStep | null = deletion.step;
   while (step) {
     if (deps.signal?.aborted) throw new DeletionInterrupted(`deletion ${id} interrupted before ${step}`);
     log.info({ step }, 'deletion step');
     // Each step reads the record as the previous steps left it (the plan, the counters).
     const current = (await db.platform({}, (em) => findOrgDeletion(em, id))) ?? deletion;
-    await STEPS[step](current, deps);
+    const started = performance.now();
+    await STEPS[step](current, { ...deps, stepsMs });
+    stepsMs[step] = Math.round(performance.now() - started);
     step = nextDeletionStep(step);
     if (step) {
       const next = step;
@@ -90,7 +94,8 @@ export async function runOrgDeletion(deletion: OrgDeletionRow, deps: DeletionRun
   log.info('deletion completed');
 }
 
-type StepFn = (deletion: OrgDeletionRow, deps: DeletionRunDeps) => Promise<void>;
+type StepDeps = DeletionRunDeps & { stepsMs: Partial<Record<DeletionStep, number>> };
+type StepFn = (deletion: OrgDeletionRow, deps: StepDeps) => Promise<void>;
 
 const STEPS: Record<DeletionStep, StepFn> = {
   prepare: prepare,
@@ -160,15 +165,16 @@ async function deleteRows(d: OrgDeletionRow, deps: DeletionRunDeps): Promise<voi
       await deps.db.platform({}, (em) => markOrgDeletionTableDone(em, d.id, table.table, true));
       continue;
     }
-    let size = sizing.max;
+    let size = firstBatchSize(sizing);
+    let previousBatchMs = 0;
     for (;;) {
       if (deps.signal?.aborted) throw new DeletionInterrupted(`deletion ${d.id} interrupted in ${table.table}`);
       let heldMs = 0;
+      // One short transaction per batch, in the org's scope; its progress commits with it.
       const deleted = await deps.db.tenant({ orgId }, async (em) => {
         const started = performance.now();
-        const n = await deleteOrgRowsBatch(em, table.table, orgId, size);
+        const n = await deleteOrgRowsBatch(em, table.table, orgId, size, { deletionId: d.id, previousBatchMs });
         heldMs = performance.now() - started;
-        if (n > 0) await recordOrgDeletionBatch(em, d.id, table.table, n, heldMs);
         return n;
       });
       if (deleted === 0) {
@@ -179,6 +185,7 @@ async function deleteRows(d: OrgDeletionRow, deps: DeletionRunDeps): Promise<voi
         if (left > 0) deps.logger.warn({ table: table.table, left }, 'rows left to the organization cascade');
         break;
       }
+      previousBatchMs = heldMs;
       size = nextBatchSize(size, heldMs, sizing);
       sinceProgress += deleted;
       if (deps.onProgress && sinceProgress >= 50_000) {
@@ -258,7 +265,7 @@ async function deleteOrganization(d: OrgDeletionRow, deps: DeletionRunDeps): Pro
 }
 
 /** Stores what the deletion removed: rows per table, users deleted and repointed, and the sweeps. */
-async function writeReport(d: OrgDeletionRow, deps: DeletionRunDeps): Promise<void> {
+async function writeReport(d: OrgDeletionRow, deps: StepDeps): Promise<void> {
   await deps.db.platform({}, async (em) => {
     const record = (await findOrgDeletion(em, d.id)) ?? d;
     const tables = await listOrgDeletionTables(em, d.id);
@@ -279,6 +286,7 @@ async function writeReport(d: OrgDeletionRow, deps: DeletionRunDeps): Promise<vo
       longestBatchMs: Math.round(record.longestBatchMs * 10) / 10,
       attempts: record.attempts,
       durationMs: record.startedAt ? Date.now() - record.startedAt.getTime() : null,
+      stepsMs: deps.stepsMs,
     };
     await completeOrgDeletion(em, d.id, report);
   });

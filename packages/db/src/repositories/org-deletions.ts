@@ -307,25 +307,47 @@ export async function countOrgRows(em: EntityManager, table: string, orgId: stri
   return Number(row?.n ?? 0);
 }
 
+/** Where a batch records its progress: the deletion, and how long the previous batch held its locks. */
+export interface BatchProgress {
+  deletionId: string;
+  /** Duration of the previous batch of this run (0 for the first): kept as the longest if it was. */
+  previousBatchMs: number;
+}
+
 /**
  * Deletes up to `limit` rows of the org from a tenant table, by physical row id (`ctid`), and
- * returns how many went. Run in the org's scope: RLS decides what the delete may touch. Gives
- * up waiting for a row lock after a second instead of queueing behind another writer.
+ * returns how many went. Run in the org's scope: RLS decides what the delete may touch. With
+ * `progress`, the same statement adds the rows to the deletion's table progress and records
+ * the previous batch's duration, so progress commits with the batch in one round trip.
  */
 export async function deleteOrgRowsBatch(
   em: EntityManager,
   table: string,
   orgId: string,
   limit: number,
+  progress?: BatchProgress,
 ): Promise<number> {
-  await em.execute(`select set_config('lock_timeout', '1000', true)`);
   const t = ident(table);
-  const [row] = await em.execute<{ n: unknown }[]>(
-    `with gone as (
+  const doomed = `with gone as (
        delete from ${t} where org_id = ? and ctid = any(array(select ctid from ${t} where org_id = ? limit ?))
-       returning 1)
-     select count(*)::int as n from gone`,
-    [orgId, orgId, Math.max(1, Math.trunc(limit))],
+       returning 1),
+     n as (select count(*)::int as n from gone)`;
+  const size = Math.max(1, Math.trunc(limit));
+  if (!progress) {
+    const [row] = await em.execute<{ n: unknown }[]>(`${doomed} select n from n`, [orgId, orgId, size]);
+    return Number(row?.n ?? 0);
+  }
+  const [row] = await em.execute<{ n: unknown }[]>(
+    `${doomed},
+     tbl as (
+       update org_deletion_tables set deleted = deleted + (select n from n)
+       where deletion_id = ? and table_name = ? returning 1),
+     rec as (
+       update org_deletions set batches = batches + (case when (select n from n) > 0 then 1 else 0 end),
+         longest_batch_ms = greatest(longest_batch_ms, ?), updated_at = now()
+       where id = ? returning 1)
+     select n from n`,
+    [orgId, orgId, size, progress.deletionId, table, progress.previousBatchMs, progress.deletionId],
   );
   return Number(row?.n ?? 0);
 }
@@ -351,26 +373,6 @@ export async function recordOrgDeletionPlan(em: EntityManager, id: string, plan:
     `insert into org_deletion_tables (deletion_id, table_name, position, total, by_cascade)
      values ${plan.tables.map(() => '(?, ?, ?, ?, ?)').join(', ')}`,
     plan.tables.flatMap((t, i) => [id, t.table, i, t.total, t.byCascade]),
-  );
-}
-
-/** Records one batch: rows deleted from `table`, and how long its transaction held its locks. */
-export async function recordOrgDeletionBatch(
-  em: EntityManager,
-  id: string,
-  table: string,
-  deleted: number,
-  heldMs: number,
-): Promise<void> {
-  await em.execute('update org_deletion_tables set deleted = deleted + ? where deletion_id = ? and table_name = ?', [
-    deleted,
-    id,
-    table,
-  ]);
-  await em.execute(
-    `update org_deletions set batches = batches + 1, longest_batch_ms = greatest(longest_batch_ms, ?),
-       updated_at = now() where id = ?`,
-    [heldMs, id],
   );
 }
 
