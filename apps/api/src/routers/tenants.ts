@@ -15,6 +15,7 @@ import {
   countOrgUsage,
   createOrg,
   type EntityManager,
+  findAdminTenancy,
   findOpenOrgDeletion,
   findOrgById,
   findOrgBySlug,
@@ -256,7 +257,8 @@ export const tenantsAdminRouter = router({
       onTenant(ctx, input.orgId, async (em, org) => {
         if (org.status !== 'active')
           throw new DomainError(org.status === 'suspended' ? 'ORG_SUSPENDED' : 'ORG_DELETION_PENDING');
-        const previous = (await listTenantSummaries(em)).find((o) => o.isAdminTenancy && o.id !== org.id);
+        const current = await findAdminTenancy(em);
+        const previous = current && current.id !== org.id ? current : null;
         await setAdminTenancy(em, org.id);
         await auditAsOperator(em, org.id, ctx.user, ctx.ip, {
           action: 'org.admin_tenancy_set',

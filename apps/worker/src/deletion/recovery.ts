@@ -1,4 +1,4 @@
-import { listOpenOrgDeletions } from '@tenantry/db';
+import { listUnfinishedOrgDeletions } from '@tenantry/db';
 import { Queue } from 'bullmq';
 import type { ProcessorContext } from '../queue-registration.js';
 import {
@@ -9,13 +9,14 @@ import {
 } from '../queues/org-deletion.js';
 
 /**
- * Makes sure every open deletion has its job: re-enqueued when Redis lost it (it keeps no
- * data of its own here), retried when its attempts ran out. A job that is still there, running
- * or stalled, is left to BullMQ. Runs when the worker starts.
+ * Makes sure every unfinished deletion has its job: re-enqueued when Redis lost it (it keeps no
+ * data of its own here), retried when its attempts ran out (a failed deletion is tried again at
+ * each start until it completes). A job that is still there, running or stalled, is left to
+ * BullMQ. Runs when the worker starts.
  */
 export async function resumeOrgDeletions(ctx: ProcessorContext): Promise<number> {
   if (!ctx.redis) return 0;
-  const open = await ctx.db.platform({}, (em) => listOpenOrgDeletions(em));
+  const open = await ctx.db.platform({}, (em) => listUnfinishedOrgDeletions(em));
   if (open.length === 0) return 0;
   const queue = new Queue<OrgDeletionJob>(ORG_DELETION_QUEUE, {
     connection: ctx.redis,

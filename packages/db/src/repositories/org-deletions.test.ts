@@ -10,7 +10,9 @@ import {
   deleteOrgRowsBatch,
   findOpenOrgDeletion,
   listTenantTables,
+  listUnfinishedOrgDeletions,
   OrgDeletionOpenError,
+  recordOrgDeletionError,
   startOrgDeletion,
 } from './org-deletions.js';
 import { createOrg, findOrgById, updateOrg } from './orgs.js';
@@ -95,6 +97,11 @@ describe.each(['postgresql', 'pglite'] as const)('org deletion records and batch
     expect(await db.tenant({ orgId: org.id }, (em) => countOrgRows(em, 'audit_events', org.id))).toBe(0);
     expect(await db.tenant({ orgId: other.id }, (em) => countOrgRows(em, 'audit_events', other.id))).toBe(5);
     expect((await db.platform({}, (em) => startOrgDeletion(em, deletion.id)))?.status).toBe('running');
+    // A deletion that ran out of attempts is taken up again by the next start, error cleared.
+    await db.platform({}, (em) => recordOrgDeletionError(em, deletion.id, 'disk full', true));
+    expect((await db.platform({}, (em) => listUnfinishedOrgDeletions(em))).map((d) => d.status)).toContain('failed');
+    const retried = await db.platform({}, (em) => startOrgDeletion(em, deletion.id));
+    expect(retried).toMatchObject({ status: 'running', error: null, attempts: 2 });
   });
 
   it('keeps one open deletion per org, and a restore puts a suspended org back as suspended', async () => {

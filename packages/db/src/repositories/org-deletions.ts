@@ -187,10 +187,19 @@ export async function findOpenOrgDeletion(em: EntityManager, orgId: string): Pro
   return row ? mapDeletion(row) : null;
 }
 
-/** Every scheduled or running deletion (the worker resumes them after a restart). */
+/** Every scheduled or running deletion. */
 export async function listOpenOrgDeletions(em: EntityManager): Promise<OrgDeletionRow[]> {
   const rows = await em.execute(
     `select ${DELETION_COLUMNS} from org_deletions d where d.status in ('scheduled', 'running') order by d.requested_at`,
+  );
+  return rows.map(mapDeletion);
+}
+
+/** Every deletion that has not reached its end, failed ones included (a starting worker takes them up again). */
+export async function listUnfinishedOrgDeletions(em: EntityManager): Promise<OrgDeletionRow[]> {
+  const rows = await em.execute(
+    `select ${DELETION_COLUMNS} from org_deletions d where d.status in ('scheduled', 'running', 'failed')
+     order by d.requested_at`,
   );
   return rows.map(mapDeletion);
 }
@@ -236,8 +245,8 @@ export async function cancelScheduledOrgDeletion(em: EntityManager, orgId: strin
 }
 
 /**
- * Starts (or resumes) a deletion: `running`, one more attempt, the org `deleting`. Null when
- * the deletion is cancelled, over, or not due yet.
+ * Starts (or resumes, or retries after a failure) a deletion: `running`, one more attempt, the
+ * org `deleting`. Null when the deletion is cancelled, completed, or not due yet.
  */
 export async function startOrgDeletion(
   em: EntityManager,
@@ -247,7 +256,7 @@ export async function startOrgDeletion(
   const [row] = await em.execute(
     `update org_deletions d set status = 'running', attempts = attempts + 1, error = null,
        started_at = coalesce(started_at, now()), updated_at = now()
-     where d.id = ? and (d.status = 'running' or (d.status = 'scheduled' and d.run_after <= ?))
+     where d.id = ? and (d.status in ('running', 'failed') or (d.status = 'scheduled' and d.run_after <= ?))
      returning ${DELETION_COLUMNS}`,
     [id, now],
   );
