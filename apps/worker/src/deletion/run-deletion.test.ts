@@ -25,7 +25,7 @@ import { runOrgDeletion } from './run-deletion.js';
 // The deletion on the embedded database that `pnpm start` runs on: PGlite has one
 // connection, so every unit of work of the run goes through it one after the other.
 
-vi.setConfig({ hookTimeout: 60_000, testTimeout: 60_000 });
+vi.setConfig({ hookTimeout: 180_000, testTimeout: 120_000 });
 
 let tdb: TestDatabase;
 let redis: Redis;

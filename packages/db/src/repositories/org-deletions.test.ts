@@ -19,7 +19,7 @@ import { createOrg, findOrgById, updateOrg } from './orgs.js';
 import { countOrgUsage, listTenantSummaries } from './tenants.js';
 import { createUser } from './users.js';
 
-vi.setConfig({ hookTimeout: 60_000, testTimeout: 30_000 });
+vi.setConfig({ hookTimeout: 180_000, testTimeout: 60_000 });
 
 describe.each(['postgresql', 'pglite'] as const)('org deletion records and batches on %s', (kind) => {
   let t: TestDatabase;
