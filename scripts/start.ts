@@ -121,7 +121,7 @@ async function main(): Promise<number> {
     // The API's own connection: job producers, rate limits and live events.
     const apiRedis = await openApiRedis(redis.url);
     cleanups.push({ name: 'api redis', run: async () => void apiRedis?.disconnect() });
-    const app = createApp({ env, db, redis: apiRedis });
+    const app = createApp({ env, db, redis: apiRedis, queuePrefix: env.QUEUE_PREFIX });
     cleanups.push({ name: 'api', run: () => app.close() });
     try {
       await app.listen({ port: env.PORT, host });

@@ -48,6 +48,14 @@ describe('loadApiEnv', () => {
     expect(() => loadApiEnv({ DATABASE_URL: 'mysql://x' })).toThrow(/DATABASE_URL/);
   });
 
+  it('reads the deletion grace period, 0 (the default) meaning at once', () => {
+    expect(loadApiEnv({}).DELETION_GRACE).toBe(0);
+    expect(loadApiEnv({ DELETION_GRACE: '0' }).DELETION_GRACE).toBe(0);
+    expect(loadApiEnv({ DELETION_GRACE: '7d' }).DELETION_GRACE).toBe(7 * 86_400_000);
+    expect(() => loadApiEnv({ DELETION_GRACE: 'soon' })).toThrow(/DELETION_GRACE/);
+    expect(() => loadApiEnv({ QUEUE_PREFIX: 'has space' })).toThrow(/QUEUE_PREFIX/);
+  });
+
   it('never echoes connection strings, which may hold passwords', () => {
     expect(() => loadApiEnv({ DATABASE_URL: 'mysql://user:s3cret@host/db' })).toThrow(/^(?![\s\S]*s3cret)/);
   });

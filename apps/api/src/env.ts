@@ -19,6 +19,16 @@ const duration = z.string().transform((value, ctx) => {
   return ms;
 });
 
+/** A duration that may be zero (`0` = none). */
+const durationOrZero = z.string().transform((value, ctx) => {
+  const ms = value.trim() === '0' ? 0 : parseDuration(value);
+  if (ms === null || ms < 0) {
+    ctx.addIssue({ code: 'custom', message: 'expected 0 or a duration such as 7d, 12h or 3600 (seconds)' });
+    return z.NEVER;
+  }
+  return ms;
+});
+
 const optional = z
   .string()
   .optional()
@@ -48,6 +58,11 @@ const schema = z.object({
   ORG_CREATION: z.enum(['any', 'superadmin']).default('any'),
   SESSION_TTL: duration.default(30 * 86_400_000),
   INVITATION_TTL: duration.default(7 * 86_400_000),
+  DELETION_GRACE: durationOrZero.default(0),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[\w.-]{1,64}$/, 'expected 1-64 letters, digits, dots, dashes or underscores')
+    .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   WEB_DIST: z.string().min(1).default(DEFAULT_WEB_DIST),
   NODE_ENV: z.string().optional(),

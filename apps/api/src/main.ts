@@ -22,7 +22,7 @@ const db = await createDb({
 });
 const redis = await openApiRedis(env.REDIS_URL);
 if (!redis) logger.warn('Redis does not answer at REDIS_URL: invitation mails will not be enqueued');
-const app = createApp({ env, db, logger, redis });
+const app = createApp({ env, db, logger, redis, queuePrefix: env.QUEUE_PREFIX });
 
 let closing = false;
 async function shutdown(signal: string) {

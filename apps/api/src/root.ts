@@ -1,8 +1,10 @@
 import { adminRouter } from './routers/admin.js';
 import { authRouter } from './routers/auth.js';
 import { invitationsRouter } from './routers/invitations.js';
+import { logoRouter } from './routers/logo.js';
 import { membersRouter } from './routers/members.js';
 import { orgRouter } from './routers/org.js';
+import { deletionsRouter, usageRouter } from './routers/org-lifecycle.js';
 import { orgsRouter } from './routers/orgs.js';
 import { systemRouter } from './routers/system.js';
 import { tokensRouter } from './routers/tokens.js';
@@ -18,6 +20,9 @@ export const appRouter = router({
   invitations: invitationsRouter,
   tokens: tokensRouter,
   admin: adminRouter,
+  usage: usageRouter,
+  deletions: deletionsRouter,
+  logo: logoRouter,
 });
 
 /** The router's type: the only thing the web app and the SDK import from the API. */

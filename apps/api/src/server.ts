@@ -23,6 +23,7 @@ import { type ApiErrorBody, trpcCodeForStatus } from './errors.js';
 import { createJobQueues } from './jobs.js';
 import { LicenseService } from './license.js';
 import { createLogger } from './logger.js';
+import { registerLogoRoute } from './logo-route.js';
 import { appRouter } from './root.js';
 import { VERSION } from './version.js';
 
@@ -46,7 +47,9 @@ export interface CreateAppOptions {
 const BODY_LIMIT = 1024 * 1024;
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** REST procedures that create something answer 201. */
-const CREATED = new Set(['auth.signup', 'orgs.create', 'members.add', 'invitations.create']);
+const CREATED = new Set(['auth.signup', 'orgs.create', 'members.add', 'invitations.create', 'admin.tenants.create']);
+/** REST procedures that start background work answer 202. */
+const ACCEPTED = new Set(['orgs.remove', 'admin.tenants.remove']);
 
 function isApiPath(url: string): boolean {
   return url === '/api' || url.startsWith('/api/') || url.startsWith('/api?');
@@ -247,6 +250,8 @@ export function createApp(opts: CreateAppOptions): FastifyInstance {
     }
   });
 
+  registerLogoRoute(app, createContext);
+
   let openApiDocument: OpenAPIObject | null = null;
   app.get('/api/openapi.json', async () => {
     openApiDocument ??= createOpenApiDocument(env);
@@ -270,8 +275,11 @@ export function createApp(opts: CreateAppOptions): FastifyInstance {
       router: appRouter,
       createContext: createContext as never,
       onError: onError as never,
-      responseMeta: ({ paths, errors }: { paths?: readonly string[] | undefined; errors: unknown[] }) =>
-        errors.length === 0 && paths?.length === 1 && CREATED.has(paths[0] ?? '') ? { status: 201 } : {},
+      responseMeta: ({ paths, errors }: { paths?: readonly string[] | undefined; errors: unknown[] }) => {
+        if (errors.length > 0 || paths?.length !== 1) return {};
+        if (CREATED.has(paths[0] ?? '')) return { status: 201 };
+        return ACCEPTED.has(paths[0] ?? '') ? { status: 202 } : {};
+      },
     });
   });
 

@@ -164,6 +164,8 @@ export interface TenantCtx {
   membership: MembershipRow;
   em: EntityManager;
   audit: AuditFn;
+  /** Runs `fn` once the unit of work has committed (e.g. enqueue a job about rows it wrote). */
+  afterCommit: (fn: () => Promise<void>) => void;
 }
 
 interface UnitInfo {
@@ -207,10 +209,13 @@ async function inTenantUnit<R extends { ok: boolean }>(
   info: UnitInfo,
   run: (tenant: TenantCtx) => Promise<R>,
 ): Promise<R> {
-  if (!info.meta?.allowInactiveOrg) assertOrgServes(org.status);
+  // API tokens of an org that does not serve stop working at once, even where members may
+  // still look at the org (its detail, switching away): nothing reaches it without a person.
+  if (!info.meta?.allowInactiveOrg || ctx.actor.kind === 'token') assertOrgServes(org.status);
   await spendRateBudget(ctx, org);
   const who = { ...auditActor(ctx.actor, ctx.user, membership), ip: ctx.ip };
   let result: R | undefined;
+  const committed: (() => Promise<void>)[] = [];
   try {
     await ctx.db.tenant({ orgId: org.id, userId: ctx.user.id }, async (em) => {
       let audited = false;
@@ -218,7 +223,10 @@ async function inTenantUnit<R extends { ok: boolean }>(
         audited = true;
         return appendRequestAudit(em, org.id, who, entry);
       };
-      result = await run({ org, membership, em, audit });
+      const afterCommit = (fn: () => Promise<void>) => {
+        committed.push(fn);
+      };
+      result = await run({ org, membership, em, audit, afterCommit });
       if (!result.ok) throw ROLLBACK;
       if (info.type === 'mutation' && !audited && info.meta?.audit !== false) {
         await appendRequestAudit(em, org.id, who, {
@@ -229,7 +237,9 @@ async function inTenantUnit<R extends { ok: boolean }>(
     });
   } catch (error) {
     if (error !== ROLLBACK) throw error;
+    return result as R;
   }
+  for (const fn of committed) await fn();
   return result as R;
 }
 

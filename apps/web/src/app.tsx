@@ -4,10 +4,12 @@ import { Show } from 'solid-js';
 import { AppShell } from './components/app-shell';
 import { orgGeneration } from './lib/org-session';
 import { queryClient } from './lib/queries';
+import { TenantsPage } from './pages/admin/tenants';
 import { SignInPage, SignUpPage } from './pages/auth-pages';
 import { HomePage } from './pages/home';
 import { NotFoundPage } from './pages/not-found';
 import { OrgAccessPanel } from './pages/settings/org-access';
+import { OrgBillingPanel } from './pages/settings/org-billing';
 import { OrgOverviewPanel } from './pages/settings/org-overview';
 import { OrganizationSettings } from './pages/settings/organization';
 import { PlansPage } from './pages/settings/plans';
@@ -32,9 +34,11 @@ export function App() {
                 <Route path="/organization" component={OrganizationSettings}>
                   <Route path="/" component={OrgOverviewPanel} />
                   <Route path="/access" component={OrgAccessPanel} />
+                  <Route path="/billing" component={OrgBillingPanel} />
                 </Route>
                 <Route path="/plans" component={PlansPage} />
               </Route>
+              <Route path="/admin/tenants" component={TenantsPage} />
               <Route path="*404" component={NotFoundPage} />
             </Route>
           </Router>

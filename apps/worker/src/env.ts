@@ -13,6 +13,16 @@ const schema = z.object({
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'must be an smtp:// or smtps:// URL' }).optional(),
   SMTP_FROM: z.string().min(1).optional(),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[\w.-]{1,64}$/, 'must be 1-64 letters, digits, dots, dashes or underscores')
+    .optional(),
+  DELETION_BATCH_ROWS: z.coerce
+    .number({ error: 'must be a whole number' })
+    .int('must be a whole number')
+    .min(100, 'must be at least 100')
+    .max(100_000, 'must be at most 100000')
+    .default(10_000),
 });
 
 /** The worker's validated configuration. */
@@ -28,6 +38,10 @@ export interface WorkerEnv {
   SMTP_URL?: string | undefined;
   /** The From header of mails. */
   SMTP_FROM?: string | undefined;
+  /** BullMQ key prefix (default BullMQ's `bull`); the API must use the same. */
+  QUEUE_PREFIX?: string | undefined;
+  /** Most rows one deletion batch removes (one short transaction each; default 10000). */
+  DELETION_BATCH_ROWS: number;
 }
 
 /** A URL with its password replaced by `***`, safe to print in logs and error messages. */

@@ -1,6 +1,10 @@
+export { resumeOrgDeletions } from './deletion/recovery.js';
+export { DeletionInterrupted, runOrgDeletion } from './deletion/run-deletion.js';
+export { listQueueNames, sweepOrgFiles, sweepOrgQueuedJobs, sweepOrgRedisKeys } from './deletion/sweeps.js';
 export { EnvError, loadWorkerEnv, redactUrl, type WorkerEnv } from './env.js';
 export { createLogger } from './logger.js';
 export { closeInvitationTransports, invitationMail, processInvitationEmail } from './processors/invitation-email.js';
+export { type OrgDeletionResult, processOrgDeletion } from './processors/org-deletion.js';
 export {
   type JobProcessor,
   type ProcessorContext,
@@ -14,6 +18,14 @@ export {
   invitationEmailJobId,
   openInvitationEmailQueue,
 } from './queues/invitation-email.js';
+export {
+  enqueueOrgDeletion,
+  ORG_DELETION_JOB_OPTIONS,
+  ORG_DELETION_QUEUE,
+  ORG_DELETION_WORKER_OPTIONS,
+  type OrgDeletionJob,
+  orgDeletionJobId,
+} from './queues/org-deletion.js';
 export { connectRedis, pingRedis, REDIS_CONNECT_TIMEOUT_MS, RedisUnavailableError } from './redis.js';
 export { REGISTRY } from './registry.js';
 export {

@@ -1,5 +1,6 @@
 import type { Db } from '@tenantry/db';
 import type { Job } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { WorkerEnv } from './env.js';
 
@@ -13,6 +14,14 @@ export interface ProcessorContext {
   readonly db: Db;
   /** The worker's configuration (SMTP_URL…), when started through `startWorker`. */
   readonly env?: WorkerEnv;
+  /** The worker's Redis connection (sweeps, pub/sub publishes), when started through `startWorker`. */
+  readonly redis?: Redis;
+  /** The BullMQ key prefix the worker runs with (`bull` by default). */
+  readonly prefix?: string;
+  /** The job's lock token (for `job.moveToDelayed`). */
+  readonly token?: string;
+  /** Aborted when the worker is closing: long jobs stop at a safe point and come back later. */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -28,13 +37,22 @@ export interface QueueRegistration<Data = unknown> {
   processor: JobProcessor<Data>;
   /** Jobs of this queue run at once in one worker process (default 1). */
   concurrency?: number;
+  /** BullMQ lock and stall settings (defaults: BullMQ's). */
+  lockDuration?: number;
+  stalledInterval?: number;
+  maxStalledCount?: number;
+  /** Runs once the queue's worker is ready (e.g. re-enqueue work a lost Redis forgot). */
+  onStart?: (ctx: ProcessorContext) => Promise<unknown>;
 }
+
+/** Options of a queue beside its name and processor. */
+export type QueueOptions = Omit<QueueRegistration, 'name' | 'processor'>;
 
 /** Pairs a queue name with its processor, keeping the job data type. */
 export function registerQueue<Data>(
   name: string,
   processor: JobProcessor<Data>,
-  options: { concurrency?: number } = {},
+  options: QueueOptions = {},
 ): QueueRegistration<Data> {
   return { name, processor, ...options };
 }

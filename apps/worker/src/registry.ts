@@ -1,6 +1,9 @@
+import { resumeOrgDeletions } from './deletion/recovery.js';
 import { processInvitationEmail } from './processors/invitation-email.js';
+import { processOrgDeletion } from './processors/org-deletion.js';
 import { type QueueRegistration, registerQueue } from './queue-registration.js';
 import { INVITATION_EMAIL_QUEUE } from './queues/invitation-email.js';
+import { ORG_DELETION_QUEUE, ORG_DELETION_WORKER_OPTIONS } from './queues/org-deletion.js';
 
 /**
  * Every queue the worker consumes. A queue lives in two files: `queues/<name>.ts` exports
@@ -10,4 +13,8 @@ import { INVITATION_EMAIL_QUEUE } from './queues/invitation-email.js';
 // biome-ignore lint/suspicious/noExplicitAny: registrations differ in job data; each is typed where it is built
 export const REGISTRY: readonly QueueRegistration<any>[] = [
   registerQueue(INVITATION_EMAIL_QUEUE, processInvitationEmail, { concurrency: 10 }),
+  registerQueue(ORG_DELETION_QUEUE, processOrgDeletion, {
+    ...ORG_DELETION_WORKER_OPTIONS,
+    onStart: resumeOrgDeletions,
+  }),
 ];

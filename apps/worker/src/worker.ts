@@ -45,8 +45,9 @@ export async function startWorker({
   db: givenDb,
   queues = REGISTRY,
   redisTimeoutMs = REDIS_CONNECT_TIMEOUT_MS,
-  prefix,
+  prefix: givenPrefix,
 }: StartWorkerOptions): Promise<RunningWorker> {
+  const prefix = givenPrefix ?? env.QUEUE_PREFIX;
   const connection = await connectRedis(env.REDIS_URL, { timeoutMs: redisTimeoutMs });
   connection.on(
     'error',
@@ -73,9 +74,13 @@ export async function startWorker({
       'DATABASE_URL is unset: this worker runs without a database. The embedded database belongs to `pnpm start`, which runs the worker itself; set DATABASE_URL to run workers separately.',
     );
   }
-  const contextFor = (jobLogger: Logger): ProcessorContext => ({
+  const contextFor = (jobLogger: Logger, job?: { token?: string; signal?: AbortSignal }): ProcessorContext => ({
     logger: jobLogger,
     env,
+    redis: connection,
+    prefix: prefix ?? 'bull',
+    ...(job?.token ? { token: job.token } : {}),
+    ...(job?.signal ? { signal: job.signal } : {}),
     get db(): Db {
       if (!db) {
         throw new UnrecoverableError(
@@ -88,11 +93,15 @@ export async function startWorker({
   const workers = queues.map((queue) => {
     const worker = new Worker(
       queue.name,
-      (job) => queue.processor(job, contextFor(logger.child({ queue: queue.name, jobId: job.id }))),
+      (job, token, signal) =>
+        queue.processor(job, contextFor(logger.child({ queue: queue.name, jobId: job.id }), { token, signal })),
       {
         connection,
         concurrency: queue.concurrency ?? 1,
         ...(prefix ? { prefix } : {}),
+        ...(queue.lockDuration ? { lockDuration: queue.lockDuration } : {}),
+        ...(queue.stalledInterval ? { stalledInterval: queue.stalledInterval } : {}),
+        ...(queue.maxStalledCount ? { maxStalledCount: queue.maxStalledCount } : {}),
       },
     );
     worker.on('error', (error) => logger.error({ err: error, queue: queue.name }, 'worker error'));
@@ -102,6 +111,13 @@ export async function startWorker({
     return worker;
   });
   await Promise.all(workers.map((worker) => worker.waitUntilReady()));
+  for (const queue of queues) {
+    if (!queue.onStart || !db) continue;
+    // Start-up chores must not stop the worker: they run again at the next start.
+    await queue.onStart(contextFor(logger.child({ queue: queue.name }))).catch((error: unknown) => {
+      logger.error({ err: error, queue: queue.name }, 'start-up task failed');
+    });
+  }
 
   const names = queues.map((queue) => queue.name);
   logger.info({ queues: names, redis: redactUrl(env.REDIS_URL) }, 'worker started');
@@ -111,6 +127,8 @@ export async function startWorker({
     queues: names,
     close() {
       closing ??= (async () => {
+        // Long jobs (deletions) watch their signal and step aside at the next safe point.
+        for (const worker of workers) worker.cancelAllJobs('worker closing');
         const results = await Promise.allSettled(workers.map((worker) => worker.close()));
         for (const result of results) {
           if (result.status === 'rejected') logger.error({ err: result.reason }, 'worker did not close cleanly');

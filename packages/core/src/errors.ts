@@ -20,6 +20,18 @@ export const ERRORS = {
     status: 400,
     message: 'The license key has expired: ask your license provider for a renewed key.',
   },
+  CONFIRMATION_MISMATCH: {
+    status: 400,
+    message: "Type the organization's slug in confirm to delete it; nothing was deleted.",
+  },
+  FEATURE_NOT_LICENSED: {
+    status: 400,
+    message: 'The license does not include this module, so it cannot be turned on: extend the license first.',
+  },
+  LOGO_INVALID: {
+    status: 400,
+    message: 'The logo must be a PNG, JPEG, GIF or WebP image of at most 256 KB.',
+  },
   UNAUTHENTICATED: { status: 401, message: 'Sign in first, or send a valid bearer token.' },
   INVALID_CREDENTIALS: { status: 401, message: 'The email or password is wrong.' },
   LICENSE_REQUIRED: { status: 402, message: 'Multi-tenant requires an Enterprise license.' },
@@ -56,6 +68,8 @@ export const ERRORS = {
     message: 'This invitation was sent to another email address than the one you are signed in with.',
   },
   NOT_FOUND: { status: 404, message: 'Not found.' },
+  ORG_NOT_FOUND: { status: 404, message: 'No organization with that id or slug exists on this server.' },
+  DELETION_NOT_FOUND: { status: 404, message: 'No deletion with that id exists, or you did not start it.' },
   INVITATION_NOT_FOUND: {
     status: 404,
     message: 'This invitation link is not valid: check that you copied the whole link, or ask for a new invitation.',
@@ -67,9 +81,21 @@ export const ERRORS = {
   ALREADY_MEMBER: { status: 409, message: 'That user is already a member of this organization.' },
   DEFAULT_ORG_PROTECTED: { status: 409, message: 'The default organization cannot be renamed or deleted.' },
   LAST_OWNER: { status: 409, message: 'An organization must keep at least one owner: make someone else owner first.' },
-  ORG_DELETION_UNAVAILABLE: {
+  ADMIN_TENANCY_PROTECTED: {
     status: 409,
-    message: 'Deleting organizations is not available on this server yet; nothing was deleted.',
+    message: 'The admin tenancy cannot be deleted or suspended: make another organization the admin tenancy first.',
+  },
+  CURRENT_ORG_PROTECTED: {
+    status: 409,
+    message: 'You are working in this organization: switch to another organization before deleting it.',
+  },
+  ORG_DELETION_IN_PROGRESS: {
+    status: 409,
+    message: 'This organization is already scheduled for deletion or being deleted.',
+  },
+  ORG_NOT_RESTORABLE: {
+    status: 409,
+    message: 'Only an organization waiting for its deletion can be restored: this deletion has started or is over.',
   },
   INVITATION_EXPIRED: {
     status: 410,

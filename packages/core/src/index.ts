@@ -1,5 +1,8 @@
+export * from './control.js';
+export * from './deletion.js';
 export * from './duration.js';
 export * from './errors.js';
+export * from './features.js';
 export * from './gate.js';
 export * from './invitations.js';
 export * from './license.js';
@@ -8,4 +11,6 @@ export * from './members.js';
 export * from './modules.js';
 export * from './permissions.js';
 export * from './slug.js';
+export * from './storage.js';
 export * from './tenancy.js';
+export * from './usage.js';

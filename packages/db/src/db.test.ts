@@ -69,8 +69,17 @@ describe.each(['postgresql', 'pglite'] as const)('on %s', (kind) => {
         expect(table, table.name).toMatchObject({ rls: true, force: true });
         expect(table.policies, table.name).toBeGreaterThan(0);
       }
-      // The audit log is append-only for the app: read and insert policies, nothing else.
-      expect(tables.find((x) => x.name === 'audit_events')?.policies).toBe(2);
+      // The audit log is append-only for the app: read and insert policies, and a delete policy
+      // that only applies to an org being deleted (its entries go with it, in batches).
+      expect(tables.find((x) => x.name === 'audit_events')?.policies).toBe(3);
+      const auditPolicies = await db.platform({}, (em) =>
+        em.execute<{ cmd: string; qual: string | null }[]>(
+          `select polcmd as cmd, pg_get_expr(polqual, polrelid) as qual from pg_policy
+           where polrelid = 'audit_events'::regclass order by polcmd`,
+        ),
+      );
+      expect(auditPolicies.map((p) => p.cmd).sort()).toEqual(['a', 'd', 'r']);
+      expect(auditPolicies.find((p) => p.cmd === 'd')?.qual).toContain("'deleting'");
       const indexes = await db.platform({}, (em) =>
         em.execute<{ tbl: string; idx: string; first: string | null }[]>(`
           select t.relname as tbl, ic.relname as idx, a.attname as first

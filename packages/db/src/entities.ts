@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { defineEntity, p } from '@mikro-orm/core';
+import { DELETION_STATUSES, DELETION_STEPS } from '@tenantry/core';
 import {
   AUDIT_ACTOR_TYPES,
   DELIVERY_STATES,
@@ -333,6 +334,65 @@ export const IncomingShare = defineEntity({
   primaryKeys: ['orgId', 'shareId'],
 });
 
+/**
+ * Global: the deletion of an org, its recorded step and final report. Outlives the org (no
+ * org_id, no foreign key to organizations). Written only by the org-deletions repository.
+ */
+export const OrgDeletion = defineEntity({
+  name: 'OrgDeletion',
+  tableName: 'org_deletions',
+  properties: {
+    id: p
+      .uuid()
+      .primary()
+      .onCreate(() => randomUUID()),
+    deletedOrgId: p.uuid(),
+    orgSlug: p.text(),
+    orgName: p.text(),
+    requestedById: p.uuid().nullable(),
+    requestedAs: p.enum(['owner', 'platform_admin']),
+    orgStatusBefore: p.text(),
+    status: p.enum([...DELETION_STATUSES]).default('scheduled'),
+    step: p.enum([...DELETION_STEPS]).default('prepare'),
+    runAfter: p.datetime().columnType('timestamptz'),
+    memberUserIds: p.array().columnType('uuid[]').default([]),
+    tokenIds: p.array().columnType('uuid[]').default([]),
+    usersDone: p.integer().default(0),
+    usersDeleted: p.integer().default(0),
+    usersRepointed: p.integer().default(0),
+    sessionsCleared: p.integer().default(0),
+    tokensDeleted: p.integer().default(0),
+    jobsRemoved: p.integer().default(0),
+    redisKeysDeleted: p.integer().default(0),
+    filesDeleted: p.integer().default(0),
+    batches: p.integer().default(0),
+    longestBatchMs: p.float().default(0),
+    attempts: p.integer().default(0),
+    error: p.text().nullable(),
+    report: p.json<Record<string, unknown>>().columnType('jsonb').nullable(),
+    requestedAt: timestamp(),
+    startedAt: p.datetime().columnType('timestamptz').nullable(),
+    finishedAt: p.datetime().columnType('timestamptz').nullable(),
+    updatedAt: timestamp(),
+  },
+});
+
+/** Global: one tenant table of a deletion, with the rows counted at the start and deleted so far. */
+export const OrgDeletionTable = defineEntity({
+  name: 'OrgDeletionTable',
+  tableName: 'org_deletion_tables',
+  properties: {
+    deletionId: p.uuid().primary(),
+    tableName: p.text().primary(),
+    position: p.integer(),
+    total: p.bigint('number'),
+    deleted: p.bigint('number').default(0),
+    done: p.boolean().default(false),
+    byCascade: p.boolean().default(false),
+  },
+  primaryKeys: ['deletionId', 'tableName'],
+});
+
 /** Every entity, for `MikroORM.init`. */
 export const entities = [
   User,
@@ -348,4 +408,6 @@ export const entities = [
   Resource,
   Share,
   IncomingShare,
+  OrgDeletion,
+  OrgDeletionTable,
 ];

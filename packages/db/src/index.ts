@@ -11,6 +11,8 @@ export {
   Invitation,
   Membership,
   Organization,
+  OrgDeletion,
+  OrgDeletionTable,
   PlatformSetting,
   Resource,
   Session,
@@ -22,9 +24,11 @@ export * from './repositories/api-tokens.js';
 export * from './repositories/audit.js';
 export * from './repositories/invitations.js';
 export * from './repositories/memberships.js';
+export * from './repositories/org-deletions.js';
 export * from './repositories/orgs.js';
 export * from './repositories/platform-settings.js';
 export { inOrgScope } from './repositories/scope.js';
 export * from './repositories/sessions.js';
+export * from './repositories/tenants.js';
 export * from './repositories/users.js';
 export * from './types.js';

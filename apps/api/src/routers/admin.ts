@@ -2,6 +2,7 @@ import { TIERS } from '@tenantry/core';
 import { z } from 'zod';
 import type { LicenseState } from '../license.js';
 import { platformProcedure, router } from '../trpc.js';
+import { deletionsAdminRouter, tenantsAdminRouter } from './tenants.js';
 
 const licenseOutput = z.object({
   status: z.enum(['none', 'valid', 'expired', 'invalid']),
@@ -38,6 +39,8 @@ function toLicenseOutput(state: LicenseState): z.infer<typeof licenseOutput> {
 const licenseProcedure = platformProcedure('license.manage');
 
 export const adminRouter = router({
+  tenants: tenantsAdminRouter,
+  deletions: deletionsAdminRouter,
   license: router({
     /** The platform's effective license. */
     get: licenseProcedure

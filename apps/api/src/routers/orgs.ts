@@ -4,6 +4,7 @@ import {
   canPlatform,
   checkTenantLimit,
   DomainError,
+  isCurrentOrg,
   SLUG_MAX,
   slugify,
 } from '@tenantry/core';
@@ -22,6 +23,8 @@ import {
   updateOrg,
 } from '@tenantry/db';
 import { z } from 'zod';
+import { enqueueDeletionJob, recordDeletionRequest } from '../deletions.js';
+import { publishOrgControl } from '../org-control.js';
 import {
   descriptionInput,
   emailInput,
@@ -162,7 +165,11 @@ export const orgsRouter = router({
       return toOrgDetail(updated, ctx.membership.role, ctx.db.defaultOrgId);
     }),
 
-  /** Deletion arrives with the background deletion job; until then it is refused with its code. */
+  /**
+   * Deletes the org for good (type its slug in `confirm`), as a background job; answers 202
+   * with the deletion to follow. With DELETION_GRACE the org waits in `pending_deletion` and
+   * can be restored until then.
+   */
   remove: orgProcedure
     .use(requirePermission('org.delete'))
     .meta({
@@ -171,20 +178,48 @@ export const orgsRouter = router({
         path: '/orgs/{orgId}',
         tags: ['orgs'],
         summary: 'Delete an organization',
-        description: 'Type the slug in `confirm`. Refused for the default org; not available yet for others.',
+        description:
+          'Type the slug in `confirm`. Refused for the default org, the admin tenancy and your current org. Answers 202; follow it at GET /api/deletions/{deletionId}.',
       },
+      audit: false,
     })
     .input(z.strictObject({ orgId: orgRefInput, confirm: z.string().max(100) }))
-    .output(z.object({ deletionId: z.string() }))
-    .mutation(({ ctx, input }) => {
-      if (ctx.org.id === ctx.db.defaultOrgId) throw new DomainError('DEFAULT_ORG_PROTECTED');
-      if (input.confirm.trim() !== ctx.org.slug) {
-        throw new DomainError(
-          'VALIDATION_FAILED',
-          `Type the organization's slug (${ctx.org.slug}) in confirm to delete it.`,
-        );
-      }
-      throw new DomainError('ORG_DELETION_UNAVAILABLE');
+    .output(z.object({ deletionId: z.string(), runAfter: z.string() }))
+    .mutation(async ({ ctx, input }) => {
+      const isCurrent = isCurrentOrg(
+        ctx.org,
+        {
+          header: ctx.orgHeader,
+          sessionOrgId: ctx.session?.activeOrgId ?? null,
+          userDefaultOrgId: ctx.user.defaultOrgId,
+          multiTenantEnabled: ctx.env.MULTI_TENANT_ENABLED,
+        },
+        ctx.db.defaultOrgId,
+      );
+      const deletion = await recordDeletionRequest(ctx.em, {
+        org: ctx.org,
+        confirm: input.confirm,
+        requestedById: ctx.user.id,
+        requestedAs: 'owner',
+        isCurrent,
+        defaultOrgId: ctx.db.defaultOrgId,
+        graceMs: ctx.env.DELETION_GRACE,
+      });
+      await ctx.audit({
+        action: 'org.deletion_requested',
+        targetType: 'organization',
+        targetId: ctx.org.id,
+        details: { deletionId: deletion.id, runAfter: deletion.runAfter.toISOString() },
+      });
+      ctx.afterCommit(async () => {
+        await publishOrgControl(ctx.redis, ctx.log, deletion.deletedOrgId, 'deleted');
+        await enqueueDeletionJob(ctx.queues, ctx.log, deletion);
+      });
+      ctx.log.info(
+        { event: 'org_deletion_requested', orgId: ctx.org.id, deletionId: deletion.id },
+        'deletion requested',
+      );
+      return { deletionId: deletion.id, runAfter: deletion.runAfter.toISOString() };
     }),
 
   /** Makes this org the session's active org. */

@@ -178,7 +178,7 @@ describe('updating and deleting an organization', () => {
     expect(slug.body.code).toBe('VALIDATION_FAILED');
   });
 
-  it('refuses deletion with ORG_DELETION_UNAVAILABLE until deletion lands, and only for owners', async () => {
+  it('refuses deletion to non-owners, without the slug typed, and of the org the owner is working in', async () => {
     const byAdmin = await http(app, 'DELETE', `/api/orgs/${org.id}`, {
       cookie: admin.cookie,
       body: { confirm: 'acme' },
@@ -189,9 +189,11 @@ describe('updating and deleting an organization', () => {
       body: { confirm: 'nope' },
     });
     expect(wrongConfirm.status).toBe(400);
+    expect(wrongConfirm.body.code).toBe('CONFIRMATION_MISMATCH');
+    // acme is where the owner lands: their current org.
     const res = await http(app, 'DELETE', `/api/orgs/${org.id}?confirm=acme`, { cookie: owner.cookie });
     expect(res.status).toBe(409);
-    expect(res.body.code).toBe('ORG_DELETION_UNAVAILABLE');
+    expect(res.body.code).toBe('CURRENT_ORG_PROTECTED');
     expect((await http(app, 'GET', `/api/orgs/${org.id}`, { cookie: owner.cookie })).status).toBe(200);
   });
 });

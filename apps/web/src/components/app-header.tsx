@@ -1,7 +1,8 @@
 import { A } from '@solidjs/router';
 import { createSignal, Show } from 'solid-js';
-import { type Me, mayCreateOrgs, type SystemConfig } from '../lib/types';
+import { isSuperadmin, type Me, mayCreateOrgs, type SystemConfig } from '../lib/types';
 import { CreateOrgDialog } from './create-org-dialog';
+import { OrgStatusBanner } from './org-status-banner';
 import { OrgSwitcher } from './org-switcher';
 import { UserMenu } from './user-menu';
 
@@ -43,6 +44,9 @@ export function AppHeader(props: { me: Me; config: SystemConfig | undefined }) {
             Home
           </A>
           <A href="/settings">Settings</A>
+          <Show when={isSuperadmin(props.me)}>
+            <A href="/admin/tenants">Admin</A>
+          </Show>
         </nav>
         <div class="topbar-end">
           <UserMenu me={props.me} />
@@ -51,6 +55,7 @@ export function AppHeader(props: { me: Me; config: SystemConfig | undefined }) {
       <Show when={creating()}>
         <CreateOrgDialog onClose={() => setCreating(false)} />
       </Show>
+      <OrgStatusBanner />
     </header>
   );
 }

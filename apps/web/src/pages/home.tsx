@@ -39,7 +39,7 @@ function OrgHome() {
   const org = useQuery(() => queries.orgCurrent());
   const members = useQuery(() => ({
     ...queries.members(org.data?.id ?? ''),
-    enabled: allows(org.data, 'members.read'),
+    enabled: allows(org.data, 'members.read') && org.data?.status === 'active',
   }));
 
   return (
@@ -65,11 +65,11 @@ function OrgHome() {
             <div class="card stat">
               <span class="stat-label">Members</span>
               <span class="stat-value" data-testid="home-member-count">
-                <Show when={members.data} fallback={members.isError ? '—' : '…'}>
+                <Show when={members.data} fallback={members.isError || current().status !== 'active' ? '—' : '…'}>
                   {(list) => list().members.length}
                 </Show>
               </span>
-              <Show when={allows(current(), 'members.read')}>
+              <Show when={allows(current(), 'members.read') && current().status === 'active'}>
                 <A href="/settings/organization/access" class="stat-link">
                   Manage access
                 </A>

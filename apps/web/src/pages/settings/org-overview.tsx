@@ -1,6 +1,7 @@
 import { useMutation, useQuery } from '@tanstack/solid-query';
 import { createEffect, createSignal, on, Show } from 'solid-js';
 import { ErrorNotice, Loading, SuccessNotice } from '../../components/notices';
+import { OrgLogoCard } from '../../components/org-logo';
 import { formatDate, titleCase } from '../../lib/format';
 import { queries, queryClient } from '../../lib/queries';
 import { trpc } from '../../lib/trpc';
@@ -38,6 +39,7 @@ export function OrgOverviewPanel() {
           <Show when={allows(current(), 'org.update')}>
             <EditOrgForm org={current()} />
           </Show>
+          <OrgLogoCard org={current()} />
         </div>
       )}
     </Show>

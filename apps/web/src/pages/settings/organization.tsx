@@ -51,6 +51,7 @@ export function OrganizationSettings(props: RouteSectionProps) {
                   Overview
                 </A>
                 <A href="/settings/organization/access">Access</A>
+                <A href="/settings/organization/billing">Billing &amp; Plan</A>
               </nav>
               <Show when={org.isError}>
                 <ErrorNotice error={org.error} />

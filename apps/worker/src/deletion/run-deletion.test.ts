@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { orgFilesPath } from '@tenantry/core';
+import {
+  addMembership,
+  appendAuditEvent,
+  countOrgRows,
+  createOrg,
+  createOrgDeletion,
+  createUser,
+  findOrgById,
+  findOrgDeletion,
+  findUserById,
+  listTenantTables,
+  startOrgDeletion,
+} from '@tenantry/db';
+import { createTestDatabase, type TestDatabase } from '@tenantry/db/testing';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createLogger } from '../logger.js';
+import { runOrgDeletion } from './run-deletion.js';
+
+// The deletion on the embedded database that `pnpm start` runs on: PGlite has one
+// connection, so every unit of work of the run goes through it one after the other.
+
+vi.setConfig({ hookTimeout: 180_000, testTimeout: 120_000 });
+
+let tdb: TestDatabase;
+let redis: Redis;
+let dataDir: string;
+
+beforeAll(async () => {
+  tdb = await createTestDatabase({ kind: 'pglite' });
+  redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
+  dataDir = mkdtempSync(path.join(tmpdir(), 'tenantry-run-deletion-'));
+});
+
+afterAll(async () => {
+  redis?.disconnect();
+  await tdb?.drop();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('a deletion on embedded PGlite', () => {
+  it('runs every step to the report, in batches, and leaves the other org alone', async () => {
+    const db = tdb.db;
+    const user = (email: string) => db.platform({}, (em) => createUser(em, { email, name: email, passwordHash: 'x' }));
+    await user(`first-${randomUUID()}@example.com`); // the superadmin of the install
+    const owner = await user(`owner-${randomUUID()}@example.com`);
+    const stays = await user(`stays-${randomUUID()}@example.com`);
+    const doomed = await db.platform({}, (em) => createOrg(em, { slug: 'doomed', name: 'Doomed', ownerId: owner.id }));
+    const kept = await db.platform({}, (em) => createOrg(em, { slug: 'kept', name: 'Kept', ownerId: stays.id }));
+    await db.tenant({ orgId: doomed.id }, async (em) => {
+      await addMembership(em, { orgId: doomed.id, userId: stays.id, role: 'viewer' });
+      for (let i = 0; i < 300; i++) await appendAuditEvent(em, doomed.id, { actorType: 'system', action: 'seed.made' });
+    });
+    await db.tenant({ orgId: kept.id }, (em) =>
+      appendAuditEvent(em, kept.id, { actorType: 'system', action: 'seed.made' }),
+    );
+    await redis.set(`org:${doomed.id}:cache:x`, '1');
+    mkdirSync(orgFilesPath(dataDir, doomed.id), { recursive: true });
+    writeFileSync(orgFilesPath(dataDir, doomed.id, 'logo'), 'x');
+
+    const created = await db.platform({}, (em) =>
+      createOrgDeletion(em, {
+        id: randomUUID(),
+        org: doomed,
+        requestedById: null,
+        requestedAs: 'platform_admin',
+        runAfter: new Date(),
+        graceful: false,
+      }),
+    );
+    const started = await db.platform({}, (em) => startOrgDeletion(em, created.id));
+    await runOrgDeletion(started!, {
+      db,
+      redis,
+      prefix: `tt-pglite-${randomUUID().slice(0, 8)}`,
+      dataDir,
+      logger: createLogger('silent'),
+      maxBatchRows: 100,
+    });
+
+    const done = await db.platform({}, (em) => findOrgDeletion(em, created.id));
+    expect(done?.status).toBe('completed');
+    expect(done?.batches).toBeGreaterThanOrEqual(3);
+    expect(done?.report).toMatchObject({ usersDeleted: 1, redisKeysDeleted: 1, filesDeleted: 1 });
+    const report = done?.report as { rowsDeleted: Record<string, number> } | undefined;
+    expect(report?.rowsDeleted.audit_events).toBe(300);
+    expect(await db.platform({}, (em) => findOrgById(em, doomed.id))).toBeNull();
+    expect(await db.platform({}, (em) => findUserById(em, owner.id))).toBeNull();
+    expect(await db.platform({}, (em) => findUserById(em, stays.id))).not.toBeNull();
+    expect(existsSync(orgFilesPath(dataDir, doomed.id))).toBe(false);
+    const left = await db.tenant({ orgId: doomed.id }, async (em) => {
+      let n = 0;
+      for (const t of (await listTenantTables(em)).tables) n += await countOrgRows(em, t.table, doomed.id);
+      return n;
+    });
+    expect(left).toBe(0);
+    expect(await db.tenant({ orgId: kept.id }, (em) => countOrgRows(em, 'audit_events', kept.id))).toBe(1);
+  });
+});

@@ -1,0 +1,427 @@
+/**
+ * Deleting a tenant of 1,000,000 rows while another tenant is read under steady load.
+ *
+ *   pnpm exec tsx bench/deletion.bench.ts [--rows 1000000] [--path /api/org] [--rate 150] [--warmup 10]
+ *
+ * Starts the API and the worker as their own processes on a fresh PostgreSQL database (and
+ * the machine's Redis, with a private queue prefix), seeds two identical tenants straight into
+ * their tables as the owner (agents, resources, audit events, invitations), and a neighbour
+ * tenant. It measures the neighbour's latency at a steady request rate, then again while the
+ * first tenant is deleted through the API (the real job, in batches, in its own scope). The
+ * second, identical tenant is then deleted by raw batches of 10,000 rows by ctid as the owner:
+ * the reference. `--path` is the neighbour's read (`{org}` stands for its id); it is sent with
+ * `X-Org-Id` of the neighbour. Figures go to bench/results/deletion.json.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { generateLicenseKeyPair, issueLicense } from '@tenantry/core';
+import { createTestDatabase } from '@tenantry/db/testing';
+import autocannon from 'autocannon';
+import cliProgress from 'cli-progress';
+import pg from 'pg';
+import { writeResult } from './lib/results.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
+const REDIS_URL = 'redis://127.0.0.1:6379';
+const RAW_BATCH = 10_000;
+const SEED_CHUNK = 50_000;
+/** Progress bars also when stdout is not a terminal (CI logs), every few seconds. */
+const NO_TTY = { noTTYOutput: true, notTTYSchedule: 3000 };
+
+const { values: args } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '1000000' },
+    path: { type: 'string', default: '/api/org' },
+    rate: { type: 'string', default: '150' },
+    connections: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '10' },
+  },
+});
+const ROWS = Number(args.rows);
+const RATE = Number(args.rate);
+const CONNECTIONS = Number(args.connections);
+const WARMUP_S = Number(args.warmup);
+
+/** How the rows of one tenant are spread over its tables (they sum to ROWS). */
+function spread(rows: number) {
+  const agents = Math.max(1, Math.round(rows * 0.002));
+  const perAgent = Math.max(1, Math.floor((rows * 0.598) / agents));
+  const resources = agents * perAgent;
+  const invitations = Math.round(rows * 0.05);
+  const audit = rows - agents - resources - invitations;
+  return { agents, perAgent, resources, audit, invitations };
+}
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (!address || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+function startProcess(name: string, script: string, env: Record<string, string>): ChildProcess {
+  const child = spawn(TSX, [script], {
+    cwd: ROOT,
+    detached: true,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-4000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  child.on('exit', (code, signal) => {
+    if (code !== 0 && code !== 143 && signal !== 'SIGTERM' && signal !== 'SIGKILL') {
+      process.stderr.write(`${name} exited (${code ?? signal}):\n${output}\n`);
+    }
+  });
+  return child;
+}
+
+function stopProcess(child: ChildProcess | undefined): void {
+  if (child?.pid && child.exitCode === null) {
+    try {
+      process.kill(-child.pid, 'SIGTERM');
+    } catch {
+      // gone already
+    }
+  }
+}
+
+async function waitForHealth(base: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if ((await fetch(`${base}/api/health`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error('the API did not start');
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Seeds one tenant's rows as the owner, in chunks, advancing `bar`. */
+async function seedTenant(owner: pg.Client, orgId: string, bar: cliProgress.SingleBar): Promise<void> {
+  const s = spread(ROWS);
+  await owner.query(
+    `insert into agents (org_id, id, name, token_hash)
+     select $1, gen_random_uuid(), 'agent-' || g, md5(g::text) from generate_series(1, $2) g`,
+    [orgId, s.agents],
+  );
+  bar.increment(s.agents);
+  const { rows: agents } = await owner.query<{ id: string }>('select id from agents where org_id = $1 order by id', [
+    orgId,
+  ]);
+  const agentsPerChunk = Math.max(1, Math.floor(SEED_CHUNK / s.perAgent));
+  for (let i = 0; i < agents.length; i += agentsPerChunk) {
+    const ids = agents.slice(i, i + agentsPerChunk).map((a) => a.id);
+    await owner.query(
+      `insert into resources (org_id, id, agent_id, type, name, status, cpu, memory, disk, tags)
+       select $1, gen_random_uuid(), a, (array['host','vm','container','storage'])[1 + g % 4], 'res-' || g,
+              'running', random(), random(), random(), array['bench']
+       from unnest($2::uuid[]) a cross join generate_series(1, $3) g`,
+      [orgId, ids, s.perAgent],
+    );
+    bar.increment(ids.length * s.perAgent);
+  }
+  // After the entries the API wrote (the tenant's creation).
+  const { rows: head } = await owner.query<{ seq: string }>(
+    'select coalesce(max(seq), 0) as seq from audit_events where org_id = $1',
+    [orgId],
+  );
+  const first = Number(head[0]?.seq ?? 0) + 1;
+  for (let from = first; from < first + s.audit; from += SEED_CHUNK) {
+    const to = Math.min(first + s.audit - 1, from + SEED_CHUNK - 1);
+    await owner.query(
+      `insert into audit_events (org_id, seq, id, occurred_at, actor_type, action, target_type, target_id, details,
+         prev_hash, hash)
+       select $1, g, gen_random_uuid(), now() - (g || ' seconds')::interval, 'agent', 'resource.reported', 'resource',
+              g::text, jsonb_build_object('n', g), md5((g - 1)::text), md5(g::text)
+       from generate_series($2::bigint, $3::bigint) g`,
+      [orgId, from, to],
+    );
+    bar.increment(to - from + 1);
+  }
+  for (let from = 1; from <= s.invitations; from += SEED_CHUNK) {
+    const to = Math.min(s.invitations, from + SEED_CHUNK - 1);
+    await owner.query(
+      `insert into invitations (org_id, id, email, role, send_count, expires_at)
+       select $1, gen_random_uuid(), 'invitee-' || g || '@bench.example.com', 'viewer', 1, now() + interval '7 days'
+       from generate_series($2::int, $3::int) g`,
+      [orgId, from, to],
+    );
+    bar.increment(to - from + 1);
+  }
+}
+
+/** The reference: the same rows deleted by raw batches of 10,000 by ctid, as the owner, children first. */
+async function rawBatchedDelete(
+  owner: pg.Client,
+  orgId: string,
+): Promise<{ ms: number; rows: number; batches: number; longestMs: number }> {
+  const started = performance.now();
+  let rows = 0;
+  let batches = 0;
+  let longestMs = 0;
+  for (const table of ['resources', 'agents', 'audit_events', 'invitations', 'api_token_orgs', 'memberships']) {
+    for (;;) {
+      const t0 = performance.now();
+      const res = await owner.query(
+        `delete from ${table} where ctid = any(array(select ctid from ${table} where org_id = $1 limit ${RAW_BATCH}))`,
+        [orgId],
+      );
+      longestMs = Math.max(longestMs, performance.now() - t0);
+      batches += 1;
+      rows += res.rowCount ?? 0;
+      if ((res.rowCount ?? 0) === 0) break;
+    }
+  }
+  return { ms: performance.now() - started, rows, batches, longestMs };
+}
+
+/** What the bench reads of `GET /api/admin/deletions/{id}`. */
+interface DeletionView {
+  status: string;
+  step: string;
+  rowsTotal: number;
+  rowsDeleted: number;
+  error: string | null;
+  startedAt: string;
+  finishedAt: string;
+  report: { rowsTotal: number; longestBatchMs: number; batches: number; rowsDeleted: unknown; stepsMs?: unknown };
+}
+
+interface Load {
+  result: Promise<autocannon.Result>;
+  stop(): void;
+}
+
+function steadyLoad(base: string, target: string, cookie: string, orgId: string, seconds: number): Load {
+  let settle!: (error: Error | null, result: autocannon.Result) => void;
+  const result = new Promise<autocannon.Result>((resolve, reject) => {
+    settle = (error, r) => (error ? reject(error) : resolve(r));
+  });
+  const instance = autocannon(
+    {
+      url: `${base}${target.replace('{org}', orgId)}`,
+      connections: CONNECTIONS,
+      overallRate: RATE,
+      duration: seconds,
+      headers: { cookie, 'x-org-id': orgId },
+    },
+    (error, r) => settle(error, r),
+  );
+  return { result, stop: () => instance.stop() };
+}
+
+function describeLoad(r: autocannon.Result) {
+  return {
+    requests: r.requests.total,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    max: r.latency.max,
+  };
+}
+
+async function main(): Promise<void> {
+  const loadAtStart = loadavg();
+  const s = spread(ROWS);
+  say(
+    `Deleting a tenant of ${ROWS.toLocaleString()} rows (${s.agents} agents, ${s.resources} resources, ${s.audit} audit events, ${s.invitations} invitations) under load on ${args.path}`,
+  );
+  const tdb = await createTestDatabase({ kind: 'postgresql', poolMax: 2 });
+  const owner = new pg.Client({ connectionString: tdb.ownerUrl! });
+  await owner.connect();
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'tenantry-bench-'));
+  const prefix = `bench-del-${randomUUID().slice(0, 8)}`;
+  const keys = await generateLicenseKeyPair();
+  const license = await issueLicense(
+    {
+      licensee: 'Bench',
+      tier: 'enterprise',
+      features: ['multi_tenant', 'sharing'],
+      expiresAt: new Date(Date.now() + 86_400_000),
+    },
+    keys.privateKeyPem,
+  );
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const common = {
+    DATABASE_URL: tdb.appUrl!,
+    DATABASE_MIGRATION_URL: tdb.ownerUrl!,
+    REDIS_URL,
+    QUEUE_PREFIX: prefix,
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'warn',
+  };
+  let api: ChildProcess | undefined;
+  let worker: ChildProcess | undefined;
+  try {
+    api = startProcess('api', 'apps/api/src/main.ts', {
+      ...common,
+      PORT: String(port),
+      PUBLIC_URL: base,
+      MULTI_TENANT_ENABLED: 'true',
+      LICENSE_PUBLIC_KEY: keys.publicKeyPem,
+      LICENSE_KEY: license,
+      WEB_DIST: '/nonexistent',
+    });
+    worker = startProcess('worker', 'apps/worker/src/main.ts', common);
+    await waitForHealth(base, 90_000);
+
+    const signup = await fetch(`${base}/api/auth/signup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'bench@example.com', password: 'correct horse battery', name: 'Bench' }),
+    });
+    const cookie = (signup.headers.get('set-cookie') ?? '').split(';')[0]!;
+    const call = async (method: string, p: string, body?: unknown) => {
+      const res = await fetch(`${base}${p}`, {
+        method,
+        headers: { cookie, ...(body ? { 'content-type': 'application/json' } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+      const json = (await res.json()) as Record<string, unknown>;
+      if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${JSON.stringify(json)}`);
+      return json;
+    };
+    const tenant = async (slug: string) =>
+      (await call('POST', '/api/admin/tenants', { name: slug, slug })).id as string;
+    const victim = await tenant('victim');
+    const reference = await tenant('reference');
+    const neighbour = await tenant('neighbour');
+    // The load must measure latency, not the neighbour's rate budget.
+    await call('PATCH', `/api/admin/tenants/${neighbour}/limits`, { requestsPerMinute: 10_000_000 });
+    await owner.query(
+      `insert into agents (org_id, id, name, token_hash) select $1, gen_random_uuid(), 'n-' || g, md5(g::text) from generate_series(1, 20) g`,
+      [neighbour],
+    );
+    await owner.query(
+      `insert into resources (org_id, id, agent_id, type, name, status) select a.org_id, gen_random_uuid(), a.id, 'vm', a.name || '-' || g, 'running'
+       from agents a cross join generate_series(1, 100) g where a.org_id = $1`,
+      [neighbour],
+    );
+
+    const bars = new cliProgress.MultiBar(
+      { format: ' {name} [{bar}] {percentage}% | {value}/{total} rows', hideCursor: true, ...NO_TTY },
+      cliProgress.Presets.shades_classic,
+    );
+    const seedStarted = performance.now();
+    for (const [name, orgId] of [
+      ['seed victim   ', victim],
+      ['seed reference', reference],
+    ] as const) {
+      await seedTenant(owner, orgId, bars.create(ROWS, 0, { name }));
+    }
+    bars.stop();
+    await owner.query('analyze');
+    say(`seeded ${(2 * ROWS).toLocaleString()} rows in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s`);
+
+    say(`neighbour at ${RATE} req/s: ${WARMUP_S} s before the deletion…`);
+    await steadyLoad(base, args.path!, cookie, neighbour, 3).result; // warm-up, not counted
+    const before = await steadyLoad(base, args.path!, cookie, neighbour, WARMUP_S).result;
+
+    say('…and while the victim is deleted:');
+    const during = steadyLoad(base, args.path!, cookie, neighbour, 600);
+    const requested = performance.now();
+    const { deletionId } = (await call('DELETE', `/api/admin/tenants/${victim}`, { confirm: 'victim' })) as {
+      deletionId: string;
+    };
+    const bar = new cliProgress.SingleBar(
+      { format: ' delete victim  [{bar}] {percentage}% | {value}/{total} rows | {step}', hideCursor: true, ...NO_TTY },
+      cliProgress.Presets.shades_classic,
+    );
+    bar.start(ROWS, 0, { step: 'queued' });
+    let deletion: DeletionView;
+    for (;;) {
+      deletion = (await call('GET', `/api/admin/deletions/${deletionId}`)) as unknown as DeletionView;
+      bar.setTotal(Math.max(1, deletion.rowsTotal));
+      bar.update(deletion.rowsDeleted, { step: deletion.step });
+      if (deletion.status === 'completed' || deletion.status === 'failed') break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    bar.stop();
+    const wallMs = performance.now() - requested;
+    during.stop();
+    const duringResult = await during.result;
+    if (deletion.status !== 'completed') throw new Error(`deletion failed: ${deletion.error}`);
+    const jobMs = new Date(deletion.finishedAt).getTime() - new Date(deletion.startedAt).getTime();
+    const report = deletion.report;
+
+    say('reference: raw batches of 10,000 rows by ctid, as the owner…');
+    const raw = await rawBatchedDelete(owner, reference);
+
+    const ratio = jobMs / raw.ms;
+    const p99Ratio = duringResult.latency.p99 / Math.max(0.001, before.latency.p99);
+    writeResult({
+      name: 'deletion',
+      description: `Delete a tenant of ${ROWS.toLocaleString()} rows through the API and worker while another tenant is read at ${RATE} req/s (${args.path})`,
+      figures: [
+        { label: 'deletion total (job start to report)', value: jobMs / 1000, unit: 's' },
+        { label: 'deletion wall time (request to report)', value: wallMs / 1000, unit: 's' },
+        { label: 'rows deleted', value: report.rowsTotal, unit: 'rows' },
+        { label: 'deletion rate', value: report.rowsTotal / (jobMs / 1000), unit: 'rows/s' },
+        { label: 'raw batched delete (reference)', value: raw.ms / 1000, unit: 's' },
+        { label: 'deletion vs reference', value: ratio, unit: 'x', target: '<= 4x', ok: ratio <= 4 },
+        {
+          label: 'longest batch (transaction holding locks)',
+          value: report.longestBatchMs,
+          unit: 'ms',
+          target: '<= 100 ms',
+          ok: report.longestBatchMs <= 100,
+        },
+        { label: 'neighbour p99 before', value: before.latency.p99, unit: 'ms' },
+        { label: 'neighbour p99 during', value: duringResult.latency.p99, unit: 'ms' },
+        { label: 'neighbour p99 during vs before', value: p99Ratio, unit: 'x', target: '<= 1.5x', ok: p99Ratio <= 1.5 },
+      ],
+      details: {
+        rows: ROWS,
+        spread: s,
+        path: args.path,
+        rate: RATE,
+        connections: CONNECTIONS,
+        batches: report.batches,
+        rawBatches: raw.batches,
+        rawLongestBatchMs: Math.round(raw.longestMs * 10) / 10,
+        // The machine is shared: its load while measuring puts the latencies in context.
+        loadAverage: { atStart: loadAtStart, atEnd: loadavg() },
+        rawRows: raw.rows,
+        before: describeLoad(before),
+        during: describeLoad(duringResult),
+        rowsDeleted: report.rowsDeleted,
+        stepsMs: report.stepsMs,
+        longestBatchMs: report.longestBatchMs,
+      },
+    });
+  } finally {
+    stopProcess(worker);
+    stopProcess(api);
+    await new Promise((r) => setTimeout(r, 1500));
+    await owner.end();
+    await tdb.drop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  },
+);
