@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { defineEntity, p } from '@mikro-orm/core';
+import { Alert, AlertRule, AlertState } from './alert-entities.js';
 import {
   AUDIT_ACTOR_TYPES,
   DELIVERY_STATES,
@@ -348,4 +349,7 @@ export const entities = [
   Resource,
   Share,
   IncomingShare,
+  AlertRule,
+  AlertState,
+  Alert,
 ];
