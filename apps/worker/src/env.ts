@@ -13,6 +13,7 @@ const schema = z.object({
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'must be an smtp:// or smtps:// URL' }).optional(),
   SMTP_FROM: z.string().min(1).optional(),
+  PUBLIC_URL: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
 });
 
 /** The worker's validated configuration. */
@@ -28,6 +29,8 @@ export interface WorkerEnv {
   SMTP_URL?: string | undefined;
   /** The From header of mails. */
   SMTP_FROM?: string | undefined;
+  /** Where people reach Tenantry: links in alert mails (none when unset). */
+  PUBLIC_URL?: string | undefined;
 }
 
 /** A URL with its password replaced by `***`, safe to print in logs and error messages. */

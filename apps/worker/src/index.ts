@@ -1,12 +1,30 @@
 export { EnvError, loadWorkerEnv, redactUrl, type WorkerEnv } from './env.js';
 export { createLogger } from './logger.js';
-export { closeInvitationTransports, invitationMail, processInvitationEmail } from './processors/invitation-email.js';
+// `closeInvitationTransports` is the former name: the transports are shared by every mail.
+export {
+  closeMailTransports,
+  closeMailTransports as closeInvitationTransports,
+  DEFAULT_MAIL_FROM,
+  escapeHtml,
+  type MailMessage,
+  mailTransport,
+  sendMail,
+} from './mail.js';
+export { type AlertMailContext, alertMail, processAlertNotification } from './processors/alert-notification.js';
+export { invitationMail, processInvitationEmail } from './processors/invitation-email.js';
 export {
   type JobProcessor,
   type ProcessorContext,
   type QueueRegistration,
   registerQueue,
 } from './queue-registration.js';
+export {
+  ALERT_NOTIFICATION_JOB_OPTIONS,
+  ALERT_NOTIFICATION_QUEUE,
+  type AlertNotificationEvent,
+  type AlertNotificationJob,
+  alertNotificationJobId,
+} from './queues/alert-notification.js';
 export {
   INVITATION_EMAIL_JOB_OPTIONS,
   INVITATION_EMAIL_QUEUE,

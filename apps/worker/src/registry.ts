@@ -1,5 +1,7 @@
+import { processAlertNotification } from './processors/alert-notification.js';
 import { processInvitationEmail } from './processors/invitation-email.js';
 import { type QueueRegistration, registerQueue } from './queue-registration.js';
+import { ALERT_NOTIFICATION_QUEUE } from './queues/alert-notification.js';
 import { INVITATION_EMAIL_QUEUE } from './queues/invitation-email.js';
 
 /**
@@ -10,4 +12,5 @@ import { INVITATION_EMAIL_QUEUE } from './queues/invitation-email.js';
 // biome-ignore lint/suspicious/noExplicitAny: registrations differ in job data; each is typed where it is built
 export const REGISTRY: readonly QueueRegistration<any>[] = [
   registerQueue(INVITATION_EMAIL_QUEUE, processInvitationEmail, { concurrency: 10 }),
+  registerQueue(ALERT_NOTIFICATION_QUEUE, processAlertNotification, { concurrency: 10 }),
 ];
