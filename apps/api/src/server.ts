@@ -17,6 +17,7 @@ import Fastify, {
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { fastifyTRPCOpenApiPlugin, generateOpenApiDocument, type OpenAPIObject } from 'trpc-to-openapi';
+import { describeAuditExport, registerAuditExportRoute } from './audit-export.js';
 import { createContextFactory, isBearerRequest, SESSION_COOKIE } from './context.js';
 import type { ApiEnv } from './env.js';
 import { type ApiErrorBody, trpcCodeForStatus } from './errors.js';
@@ -46,7 +47,7 @@ export interface CreateAppOptions {
 const BODY_LIMIT = 1024 * 1024;
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** REST procedures that create something answer 201. */
-const CREATED = new Set(['auth.signup', 'orgs.create', 'members.add', 'invitations.create']);
+const CREATED = new Set(['auth.signup', 'orgs.create', 'members.add', 'invitations.create', 'alertRules.create']);
 
 function isApiPath(url: string): boolean {
   return url === '/api' || url.startsWith('/api/') || url.startsWith('/api?');
@@ -158,7 +159,7 @@ function rewriteRestError(reply: FastifyReply, payload: unknown): unknown {
 
 /** The OpenAPI 3.1 document of every REST path. */
 export function createOpenApiDocument(env: Pick<ApiEnv, 'PUBLIC_URL'>): OpenAPIObject {
-  return generateOpenApiDocument(appRouter, {
+  const doc = generateOpenApiDocument(appRouter, {
     title: 'Tenantry API',
     description:
       'Multi-tenant organizations for infrastructure monitoring. Errors answer JSON `{ code, message }` with a stable UPPER_SNAKE code.',
@@ -170,6 +171,7 @@ export function createOpenApiDocument(env: Pick<ApiEnv, 'PUBLIC_URL'>): OpenAPIO
       bearerToken: { type: 'http', scheme: 'bearer' },
     },
   });
+  return describeAuditExport(doc);
 }
 
 /**
@@ -246,6 +248,8 @@ export function createApp(opts: CreateAppOptions): FastifyInstance {
         .send({ status: 'degraded', db: { ok: false, latencyMs: Math.round(performance.now() - started) } });
     }
   });
+
+  registerAuditExportRoute(app, { db, createContext });
 
   let openApiDocument: OpenAPIObject | null = null;
   app.get('/api/openapi.json', async () => {

@@ -2,6 +2,7 @@ import { hash, verify } from '@node-rs/argon2';
 import { DomainError } from '@tenantry/core';
 import {
   addMembership,
+  appendAuditEvent,
   countUsers,
   createSession,
   createUser,
@@ -73,6 +74,16 @@ export const authRouter = router({
           await addMembership(em, { orgId: defaultOrgId, userId: created.id, role: 'owner', addedById: created.id });
           await setUserDefaultOrg(em, created.id, defaultOrgId);
           created.defaultOrgId = defaultOrgId;
+          await appendAuditEvent(em, defaultOrgId, {
+            actorType: 'user',
+            actorId: created.id,
+            actorLabel: created.email,
+            action: 'user.signed_up',
+            targetType: 'user',
+            targetId: created.id,
+            ip: ctx.ip,
+            details: { role: 'owner', platformRole: created.platformRole },
+          });
         }
         return { user: created, session: await startSession(ctx, em, created) };
       });

@@ -8,12 +8,14 @@ import {
   slugify,
 } from '@tenantry/core';
 import {
+  appendAuditEvent,
   countOrgs,
   countOwners,
   createOrg,
   type EntityManager,
   findMembership,
   findOrgBySlug,
+  inOrgScope,
   listOrgsOfUser,
   removeMembership,
   setSessionActiveOrg,
@@ -22,6 +24,7 @@ import {
   updateOrg,
 } from '@tenantry/db';
 import { z } from 'zod';
+import { auditActor } from '../audit.js';
 import {
   descriptionInput,
   emailInput,
@@ -111,6 +114,17 @@ export const orgsRouter = router({
           ownerId: ctx.user.id,
         });
         if (!ctx.user.defaultOrgId) await setUserDefaultOrg(em, ctx.user.id, created.id);
+        // The new org's log starts with its creation, written in its own scope.
+        await inOrgScope(em, created.id, () =>
+          appendAuditEvent(em, created.id, {
+            ...auditActor(ctx.actor, ctx.user, null),
+            ip: ctx.ip,
+            action: 'org.created',
+            targetType: 'org',
+            targetId: created.id,
+            details: { slug: created.slug, name: created.name },
+          }),
+        );
         return created;
       });
       ctx.log.info({ event: 'org_created', orgId: org.id, userId: ctx.user.id }, 'organization created');

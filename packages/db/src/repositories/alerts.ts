@@ -10,7 +10,8 @@ type Raw = Record<string, unknown>;
 
 const date = (v: unknown): Date => (v instanceof Date ? v : new Date(v as string));
 const dateOrNull = (v: unknown): Date | null => (v === null || v === undefined ? null : date(v));
-const json = <T>(v: unknown): T => (typeof v === 'string' ? (JSON.parse(v) as T) : (v as T));
+// JSON values are selected as text and parsed here: drivers differ in what they parse themselves.
+const json = <T>(v: unknown): T => JSON.parse(v as string) as T;
 
 /** A uuid[] / text[] value from a JSON-array parameter. */
 const ARRAY_OF = (type: 'uuid' | 'text') => `array(select jsonb_array_elements_text(?::jsonb))::${type}[]`;
@@ -64,8 +65,8 @@ export interface AlertRow {
 
 const RULE_COLUMNS = `r.org_id as "orgId", r.id, r.name, r.metric, r.comparison, r.threshold,
   r.status_value as "statusValue", r.duration_seconds as "durationSeconds",
-  array_to_json(r.resource_types) as "resourceTypes", r.name_pattern as "namePattern",
-  array_to_json(r.resource_ids) as "resourceIds", array_to_json(r.recipients) as "recipients",
+  array_to_json(r.resource_types)::text as "resourceTypes", r.name_pattern as "namePattern",
+  array_to_json(r.resource_ids)::text as "resourceIds", array_to_json(r.recipients)::text as "recipients",
   r.enabled, r.created_by_id as "createdById", r.created_at as "createdAt", r.updated_at as "updatedAt"`;
 
 function mapRule(r: Raw): AlertRuleRow {
@@ -91,8 +92,8 @@ function mapRule(r: Raw): AlertRuleRow {
 
 const ALERT_COLUMNS = `a.org_id as "orgId", a.id, a.rule_id as "ruleId", a.resource_id as "resourceId",
   a.rule_name as "ruleName", a.condition, a.metric, a.resource_name as "resourceName",
-  a.resource_type as "resourceType", a.status, a.fired_value as "firedValue",
-  a.resolved_value as "resolvedValue", array_to_json(a.recipients) as "recipients",
+  a.resource_type as "resourceType", a.status, a.fired_value::text as "firedValue",
+  a.resolved_value::text as "resolvedValue", array_to_json(a.recipients)::text as "recipients",
   a.breaching_since as "breachingSince", a.fired_at as "firedAt", a.resolved_at as "resolvedAt",
   a.resolution, a.fired_notified_at as "firedNotifiedAt", a.resolved_notified_at as "resolvedNotifiedAt"`;
 
