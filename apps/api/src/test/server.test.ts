@@ -74,6 +74,15 @@ describe('GET /api/openapi.json', () => {
         'GET /tokens',
         'POST /tokens',
         'DELETE /tokens/{tokenId}',
+        'GET /alert-rules',
+        'POST /alert-rules',
+        'PATCH /alert-rules/{ruleId}',
+        'DELETE /alert-rules/{ruleId}',
+        'GET /alerts',
+        'GET /alerts/summary',
+        'GET /audit',
+        'GET /audit/export',
+        'POST /audit/verify',
       ]),
     );
     expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(['bearerToken', 'sessionCookie']);
