@@ -7,6 +7,7 @@ import { csvField, csvLine } from '../audit-export.js';
 import {
   addMember,
   createOrgAs,
+  type HttpResult,
   http,
   multiTenantEnv,
   openTestDatabase,
@@ -175,7 +176,8 @@ describe('GET /api/audit', () => {
     const seqs: number[] = [];
     let cursor: number | null = null;
     do {
-      const page = await http(app, 'GET', `/api/audit?action=test.even&limit=4${cursor ? `&cursor=${cursor}` : ''}`, {
+      const url: string = `/api/audit?action=test.even&limit=4${cursor ? `&cursor=${cursor}` : ''}`;
+      const page: HttpResult = await http(app, 'GET', url, {
         cookie: admin.cookie,
         headers: headersFor(org.id),
       });
