@@ -25,7 +25,7 @@ import {
   toUserOutput,
   userOutput,
 } from '../schemas.js';
-import { resolveActiveOrg } from '../tenancy.js';
+import { reachableOrgs, resolveActiveOrg } from '../tenancy.js';
 import { authedProcedure, publicProcedure, router } from '../trpc.js';
 
 // Compared against when the email is unknown, so a wrong email costs as long as a wrong password.
@@ -143,7 +143,7 @@ export const authRouter = router({
       return ctx.db.platform({ userId: ctx.user.id }, async (em) => {
         const licensed = ctx.env.MULTI_TENANT_ENABLED ? await ctx.license.isLicensed(em) : false;
         const access = await resolveActiveOrg(ctx, em, ctx.orgHeader, licensed);
-        const orgs = await listOrgsOfUser(em, ctx.user.id);
+        const orgs = await reachableOrgs(em, ctx, await listOrgsOfUser(em, ctx.user.id));
         return {
           user: toUserOutput(ctx.user),
           activeOrg: access.ok ? { id: access.org.id, slug: access.org.slug, name: access.org.name } : null,

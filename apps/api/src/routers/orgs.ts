@@ -39,6 +39,7 @@ import {
   toOrgDetail,
   userIdInput,
 } from '../schemas.js';
+import { reachableOrgs } from '../tenancy.js';
 import { orgCollectionProcedure, orgProcedure, requirePermission, router } from '../trpc.js';
 
 /** A free slug derived from the name: `acme`, then `acme-2`, `acme-3`, … */
@@ -72,7 +73,9 @@ export const orgsRouter = router({
     .input(z.void())
     .output(z.object({ orgs: z.array(orgListItemOutput) }))
     .query(async ({ ctx }) => {
-      const orgs = await ctx.db.platform({ userId: ctx.user.id }, (em) => listOrgsOfUser(em, ctx.user.id));
+      const orgs = await ctx.db.platform({ userId: ctx.user.id }, async (em) =>
+        reachableOrgs(em, ctx, await listOrgsOfUser(em, ctx.user.id)),
+      );
       return {
         orgs: orgs.map((o) => ({
           id: o.id,
