@@ -15,6 +15,7 @@ export {
 } from './alerts/evaluate.js';
 export { type Context, createInnerContext } from './context.js';
 export { type ApiEnv, loadApiEnv } from './env.js';
+export { createJobQueues, type JobQueues } from './jobs.js';
 export { LicenseService, type LicenseState } from './license.js';
 export { createLogger } from './logger.js';
 export { openApiRedis } from './redis.js';
