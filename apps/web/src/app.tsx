@@ -4,9 +4,12 @@ import { Show } from 'solid-js';
 import { AppShell } from './components/app-shell';
 import { orgGeneration } from './lib/org-session';
 import { queryClient } from './lib/queries';
+import { AlertsPage } from './pages/alerts/alerts-page';
+import { AuditLogPage } from './pages/audit-log';
 import { SignInPage, SignUpPage } from './pages/auth-pages';
 import { HomePage } from './pages/home';
 import { NotFoundPage } from './pages/not-found';
+import { ApiTokensPage } from './pages/settings/api-tokens';
 import { OrgAccessPanel } from './pages/settings/org-access';
 import { OrgOverviewPanel } from './pages/settings/org-overview';
 import { OrganizationSettings } from './pages/settings/organization';
@@ -34,7 +37,10 @@ export function App() {
                   <Route path="/access" component={OrgAccessPanel} />
                 </Route>
                 <Route path="/plans" component={PlansPage} />
+                <Route path="/tokens" component={ApiTokensPage} />
               </Route>
+              <Route path="/alerts" component={AlertsPage} />
+              <Route path="/audit" component={AuditLogPage} />
               <Route path="*404" component={NotFoundPage} />
             </Route>
           </Router>
