@@ -3,7 +3,7 @@ import { createSignal, For, Show } from 'solid-js';
 import { ErrorNotice, Loading } from '../components/notices';
 import { type AuditFilters, auditExportUrl, auditQueries, showsAudit } from '../lib/audit';
 import { formatDateTime } from '../lib/format';
-import { queries } from '../lib/queries';
+import { queries, queryClient } from '../lib/queries';
 import { trpc } from '../lib/trpc';
 import type { CurrentOrg } from '../lib/types';
 
@@ -55,7 +55,11 @@ function AuditLog(props: { org: CurrentOrg }) {
   const [filters, setFilters] = createSignal<AuditFilters>({});
   const events = useInfiniteQuery(() => auditQueries.list(props.org.id, filters()));
   const rows = () => events.data?.pages.flatMap((p) => p.events) ?? [];
-  const verify = useMutation(() => ({ mutationFn: () => trpc.audit.verify.mutate() }));
+  const verify = useMutation(() => ({
+    mutationFn: () => trpc.audit.verify.mutate(),
+    // The check is itself recorded: show its entry.
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: ['audit', props.org.id] }),
+  }));
 
   function apply(event: SubmitEvent) {
     event.preventDefault();
