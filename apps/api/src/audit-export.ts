@@ -13,7 +13,7 @@ import { type AuditExportFormat, auditFilters, toAuditEventOutput } from './rout
 // access is decided by the `audit.startExport` procedure (the same chain as every audit read),
 // called with the request's own context.
 
-const PAGE = 1000;
+const PAGE = 5000;
 
 export const AUDIT_CSV_COLUMNS = [
   'seq',

@@ -13,8 +13,10 @@ const dateOrNull = (v: unknown): Date | null => (v === null || v === undefined ?
 // JSON values are selected as text and parsed here: drivers differ in what they parse themselves.
 const json = <T>(v: unknown): T => JSON.parse(v as string) as T;
 
-/** A uuid[] / text[] value from a JSON-array parameter. */
-const ARRAY_OF = (type: 'uuid' | 'text') => `array(select jsonb_array_elements_text(?::jsonb))::${type}[]`;
+/** A uuid[] / text[] value from a JSON-array parameter (each element cast once). */
+const ARRAY_OF = (type: 'uuid' | 'text') => `array(select v::${type} from jsonb_array_elements_text(?::jsonb) v)`;
+/** The uuids of a JSON-array parameter as a set to filter with (`id in …`: a hashed semi-join, not a scan per row). */
+const UUID_SET = '(select v::uuid from jsonb_array_elements_text(?::jsonb) v)';
 
 /** A row of `alert_rules`. */
 export interface AlertRuleRow {
@@ -244,10 +246,10 @@ export async function deleteAlertRule(em: EntityManager, orgId: string, id: stri
 /** Which of `ids` are resources the org owns (shared resources of other orgs are not). */
 export async function findOwnResourceIds(em: EntityManager, orgId: string, ids: readonly string[]): Promise<string[]> {
   if (ids.length === 0) return [];
-  const rows = await em.execute<{ id: string }[]>(
-    `select id from resources where org_id = ? and id = any(${ARRAY_OF('uuid')})`,
-    [orgId, JSON.stringify(ids)],
-  );
+  const rows = await em.execute<{ id: string }[]>(`select id from resources where org_id = ? and id in ${UUID_SET}`, [
+    orgId,
+    JSON.stringify(ids),
+  ]);
   return rows.map((r) => r.id);
 }
 
@@ -278,9 +280,9 @@ export async function loadAlertPairStates(
   const rows = await em.execute<Raw[]>(
     `select coalesce(s.rule_id, a.rule_id) as "ruleId", coalesce(s.resource_id, a.resource_id) as "resourceId",
             s.breaching_since as "breachingSince", a.id as "firingAlertId"
-     from (select * from alert_states where org_id = ? and resource_id = any(${ARRAY_OF('uuid')})) s
+     from (select * from alert_states where org_id = ? and resource_id in ${UUID_SET}) s
      full join (select id, rule_id, resource_id from alerts
-                where org_id = ? and status = 'firing' and resource_id = any(${ARRAY_OF('uuid')})) a
+                where org_id = ? and status = 'firing' and resource_id in ${UUID_SET}) a
        on a.rule_id = s.rule_id and a.resource_id = s.resource_id`,
     [orgId, ids, orgId, ids],
   );
@@ -446,13 +448,10 @@ export async function forgetAlertsOfResources(
 ): Promise<AlertRow[]> {
   if (resourceIds.length === 0) return [];
   const ids = JSON.stringify(resourceIds);
-  await em.execute(`delete from alert_states where org_id = ? and resource_id = any(${ARRAY_OF('uuid')})`, [
-    orgId,
-    ids,
-  ]);
+  await em.execute(`delete from alert_states where org_id = ? and resource_id in ${UUID_SET}`, [orgId, ids]);
   const rows = await em.execute(
     `update alerts a set status = 'resolved', resolved_at = ?::timestamptz, resolution = 'resource_removed'
-     where a.org_id = ? and a.status = 'firing' and a.resource_id = any(${ARRAY_OF('uuid')})
+     where a.org_id = ? and a.status = 'firing' and a.resource_id in ${UUID_SET}
      returning ${ALERT_COLUMNS}`,
     [now.toISOString(), orgId, ids],
   );
