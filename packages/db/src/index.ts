@@ -19,6 +19,7 @@ export {
   User,
 } from './entities.js';
 export { isUniqueViolation, UNIQUE_CONSTRAINTS, uniqueViolationConstraint } from './errors.js';
+export * from './repositories/alert-rules.js';
 export * from './repositories/alerts.js';
 export * from './repositories/api-tokens.js';
 export * from './repositories/audit.js';

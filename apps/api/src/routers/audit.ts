@@ -195,5 +195,3 @@ export const auditRouter = router({
       return { orgId: ctx.org.id, format, throughSeq, filename: `audit-${ctx.org.slug}-${stamp}.${format}` };
     }),
 });
-
-export type { Filters as AuditFilterInput };

@@ -3,18 +3,20 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Db, EntityManager } from '../db.js';
 import { createTestDatabase, type TestDatabase } from '../testing.js';
 import {
-  type AlertCursor,
   type AlertRuleFields,
-  clearAlertBreaches,
-  countFiringAlerts,
   createAlertRule,
   deleteAlertRule,
+  findOwnResourceIds,
+  listAlertRules,
+} from './alert-rules.js';
+import {
+  type AlertCursor,
+  clearAlertBreaches,
+  countFiringAlerts,
   type FireAlertInput,
   findAlert,
-  findOwnResourceIds,
   fireAlerts,
   forgetAlertsOfResources,
-  listAlertRules,
   listAlerts,
   loadAlertPairStates,
   markAlertNotified,
