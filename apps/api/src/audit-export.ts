@@ -70,6 +70,7 @@ function csvRecord(e: AuditEventRow): string {
 export interface AuditExportPlan {
   orgId: string;
   format: AuditExportFormat;
+  filters: Parameters<typeof auditFilters>[0];
   throughSeq: number;
   filename: string;
 }
@@ -126,9 +127,7 @@ export function registerAuditExportRoute(
         ...(described.issues ? { issues: described.issues } : {}),
       });
     }
-    const { format: _format, ...rawFilters } = query;
-    const filters = auditFilters(rawFilters as Parameters<typeof auditFilters>[0]);
-    const stream = Readable.from(auditExportChunks(deps.db, plan, filters));
+    const stream = Readable.from(auditExportChunks(deps.db, plan, auditFilters(plan.filters)));
     stream.on('error', (err) => req.log.error({ err, orgId: plan.orgId }, 'audit export stream failed'));
     return reply
       .header('content-type', CONTENT_TYPES[plan.format])

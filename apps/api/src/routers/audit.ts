@@ -176,6 +176,8 @@ export const auditRouter = router({
       z.object({
         orgId: z.string(),
         format: z.enum(AUDIT_EXPORT_FORMATS),
+        /** The filters as validated (trimmed), which the stream applies. */
+        filters: z.object(filterShape),
         throughSeq: z.number(),
         filename: z.string(),
       }),
@@ -192,6 +194,12 @@ export const auditRouter = router({
         targetType: 'audit_log',
         details: { format, throughSeq, ...filters },
       });
-      return { orgId: ctx.org.id, format, throughSeq, filename: `audit-${ctx.org.slug}-${stamp}.${format}` };
+      return {
+        orgId: ctx.org.id,
+        format,
+        filters,
+        throughSeq,
+        filename: `audit-${ctx.org.slug}-${stamp}.${format}`,
+      };
     }),
 });

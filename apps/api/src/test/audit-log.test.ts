@@ -331,7 +331,8 @@ describe('GET /api/audit/export', () => {
   });
 
   it('applies the same filters and refusals as the list', async () => {
-    const filtered = await raw(`/api/audit/export?format=ndjson&actorType=system&action=test.even`, owner);
+    // The filters as validated apply (trimmed), not the raw query text.
+    const filtered = await raw(`/api/audit/export?format=ndjson&actorType=system&action=%20test.even%20`, owner);
     expect(filtered.body.trimEnd().split('\n')).toHaveLength(5);
     for (const [user, orgId, code, status] of [
       [editor, org.id, 'PERMISSION_DENIED', 403],
