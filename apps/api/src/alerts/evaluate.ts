@@ -44,6 +44,12 @@ export interface EvaluateOptions {
   now?: Date;
   /** Default: `system`. The report endpoint passes its agent. */
   actor?: EvaluationActor;
+  /**
+   * Runs a task once the report's transaction has committed (a tenant context's
+   * `afterCommit`). Given, the mail jobs are enqueued then; without it they are enqueued at
+   * once, and a job that finds its alert not yet committed is retried with backoff.
+   */
+  afterCommit?: (task: () => Promise<void>) => void;
 }
 
 /** What one evaluation changed. */
@@ -160,10 +166,12 @@ export async function evaluateAlertsOnReport(
     ...fired.map((a) => entry(a, 'fired')),
     ...resolved.map((a) => entry(a, 'resolved')),
   ]);
-  await enqueueNotifications(opts.queues, orgId, [
-    ...fired.map((a) => [a, 'fired'] as const),
-    ...resolved.map((a) => [a, 'resolved'] as const),
-  ]);
+  const events = [...fired.map((a) => [a, 'fired'] as const), ...resolved.map((a) => [a, 'resolved'] as const)];
+  const enqueue = () => enqueueNotifications(opts.queues, orgId, events);
+  if (events.length > 0) {
+    if (opts.afterCommit) opts.afterCommit(enqueue);
+    else await enqueue();
+  }
   return { fired, resolved, pending };
 }
 

@@ -286,6 +286,19 @@ describe('evaluation on agent reports', () => {
     expect(resolvedJob?.data).toEqual({ orgId: orgA.id, alertId: fired[0]!.id, event: 'resolved' });
   });
 
+  it('enqueues the mail jobs only after the report commits when given afterCommit', async () => {
+    const host = hostsA[0]!;
+    const queue = queues.get(ALERT_NOTIFICATION_QUEUE)!;
+    const tasks: (() => Promise<void>)[] = [];
+    const { fired } = await evaluate(orgA.id, [report(host, { cpu: 0.99 })], { afterCommit: (t) => tasks.push(t) });
+    const jobId = `alert-${fired[0]!.id}-fired`;
+    expect(await queue.getJob(jobId)).toBeUndefined();
+    expect(tasks).toHaveLength(1);
+    for (const task of tasks) await task();
+    expect((await queue.getJob(jobId))?.data).toEqual({ orgId: orgA.id, alertId: fired[0]!.id, event: 'fired' });
+    await evaluate(orgA.id, [report(host, { cpu: 0.1 })]);
+  });
+
   it('fires once when reports of one breach arrive concurrently', async () => {
     const host = hostsA[0]!;
     const results = await Promise.all(
