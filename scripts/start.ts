@@ -104,7 +104,8 @@ async function main(): Promise<number> {
     cleanups.push({ name: 'redis', run: () => redis.stop() });
     const source = { ...process.env, REDIS_URL: redis.url, DATA_DIR: dataDir };
     const env = loadApiEnv(source);
-    const workerEnv = loadWorkerEnv(source);
+    // Links in the worker's mails point where the API is reached.
+    const workerEnv = loadWorkerEnv({ ...source, PUBLIC_URL: env.PUBLIC_URL });
 
     const db = await createDb({
       databaseUrl: env.DATABASE_URL,

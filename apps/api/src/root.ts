@@ -1,4 +1,7 @@
 import { adminRouter } from './routers/admin.js';
+import { alertRulesRouter } from './routers/alert-rules.js';
+import { alertsRouter } from './routers/alerts.js';
+import { auditRouter } from './routers/audit.js';
 import { authRouter } from './routers/auth.js';
 import { invitationsRouter } from './routers/invitations.js';
 import { logoRouter } from './routers/logo.js';
@@ -23,6 +26,9 @@ export const appRouter = router({
   usage: usageRouter,
   deletions: deletionsRouter,
   logo: logoRouter,
+  alertRules: alertRulesRouter,
+  alerts: alertsRouter,
+  audit: auditRouter,
 });
 
 /** The router's type: the only thing the web app and the SDK import from the API. */

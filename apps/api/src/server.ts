@@ -17,6 +17,7 @@ import Fastify, {
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { fastifyTRPCOpenApiPlugin, generateOpenApiDocument, type OpenAPIObject } from 'trpc-to-openapi';
+import { describeAuditExport, registerAuditExportRoute } from './audit-export.js';
 import { createContextFactory, isBearerRequest, SESSION_COOKIE } from './context.js';
 import type { ApiEnv } from './env.js';
 import { type ApiErrorBody, trpcCodeForStatus } from './errors.js';
@@ -47,7 +48,14 @@ export interface CreateAppOptions {
 const BODY_LIMIT = 1024 * 1024;
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** REST procedures that create something answer 201. */
-const CREATED = new Set(['auth.signup', 'orgs.create', 'members.add', 'invitations.create', 'admin.tenants.create']);
+const CREATED = new Set([
+  'auth.signup',
+  'orgs.create',
+  'members.add',
+  'invitations.create',
+  'admin.tenants.create',
+  'alertRules.create',
+]);
 /** REST procedures that start background work answer 202. */
 const ACCEPTED = new Set(['orgs.remove', 'admin.tenants.remove']);
 
@@ -161,7 +169,7 @@ function rewriteRestError(reply: FastifyReply, payload: unknown): unknown {
 
 /** The OpenAPI 3.1 document of every REST path. */
 export function createOpenApiDocument(env: Pick<ApiEnv, 'PUBLIC_URL'>): OpenAPIObject {
-  return generateOpenApiDocument(appRouter, {
+  const doc = generateOpenApiDocument(appRouter, {
     title: 'Tenantry API',
     description:
       'Multi-tenant organizations for infrastructure monitoring. Errors answer JSON `{ code, message }` with a stable UPPER_SNAKE code.',
@@ -173,6 +181,7 @@ export function createOpenApiDocument(env: Pick<ApiEnv, 'PUBLIC_URL'>): OpenAPIO
       bearerToken: { type: 'http', scheme: 'bearer' },
     },
   });
+  return describeAuditExport(doc);
 }
 
 /**
@@ -251,6 +260,7 @@ export function createApp(opts: CreateAppOptions): FastifyInstance {
   });
 
   registerLogoRoute(app, createContext);
+  registerAuditExportRoute(app, { db, createContext });
 
   let openApiDocument: OpenAPIObject | null = null;
   app.get('/api/openapi.json', async () => {

@@ -13,6 +13,7 @@ import {
   findMembership,
   findOrgById,
   findOrgBySlug,
+  listApiTokenOrgIds,
   type MembershipRow,
   type OrgRow,
   type SessionRow,
@@ -143,4 +144,18 @@ export function headerNamesSameOrg(headerRaw: string, org: OrgRow | null, pathRa
   const ref = parseOrgRef(headerRaw);
   if (org) return (ref.kind === 'id' && ref.id === org.id) || (ref.kind === 'slug' && ref.slug === org.slug);
   return headerRaw.trim().toLowerCase() === pathRaw.trim().toLowerCase();
+}
+
+/**
+ * The orgs among the user's that the caller reaches: all of them for a session, only the
+ * bound ones for an API token (a token bound to B does not even list the user's other orgs).
+ */
+export async function reachableOrgs<T extends { id: string }>(
+  em: EntityManager,
+  ctx: Pick<CallerCtx, 'actor'>,
+  orgs: T[],
+): Promise<T[]> {
+  if (ctx.actor.kind !== 'token') return orgs;
+  const bound = new Set(await listApiTokenOrgIds(em, ctx.actor.tokenId));
+  return orgs.filter((o) => bound.has(o.id));
 }

@@ -5,9 +5,12 @@ import { AppShell } from './components/app-shell';
 import { orgGeneration } from './lib/org-session';
 import { queryClient } from './lib/queries';
 import { TenantsPage } from './pages/admin/tenants';
+import { AlertsPage } from './pages/alerts/alerts-page';
+import { AuditLogPage } from './pages/audit-log';
 import { SignInPage, SignUpPage } from './pages/auth-pages';
 import { HomePage } from './pages/home';
 import { NotFoundPage } from './pages/not-found';
+import { ApiTokensPage } from './pages/settings/api-tokens';
 import { OrgAccessPanel } from './pages/settings/org-access';
 import { OrgBillingPanel } from './pages/settings/org-billing';
 import { OrgOverviewPanel } from './pages/settings/org-overview';
@@ -37,8 +40,11 @@ export function App() {
                   <Route path="/billing" component={OrgBillingPanel} />
                 </Route>
                 <Route path="/plans" component={PlansPage} />
+                <Route path="/tokens" component={ApiTokensPage} />
               </Route>
               <Route path="/admin/tenants" component={TenantsPage} />
+              <Route path="/alerts" component={AlertsPage} />
+              <Route path="/audit" component={AuditLogPage} />
               <Route path="*404" component={NotFoundPage} />
             </Route>
           </Router>

@@ -23,6 +23,7 @@ const schema = z.object({
     .min(100, 'must be at least 100')
     .max(100_000, 'must be at most 100000')
     .default(10_000),
+  PUBLIC_URL: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
 });
 
 /** The worker's validated configuration. */
@@ -42,6 +43,8 @@ export interface WorkerEnv {
   QUEUE_PREFIX?: string | undefined;
   /** Most rows one deletion batch removes (one short transaction each; default 10000). */
   DELETION_BATCH_ROWS: number;
+  /** Where people reach Tenantry: links in alert mails (none when unset). */
+  PUBLIC_URL?: string | undefined;
 }
 
 /** A URL with its password replaced by `***`, safe to print in logs and error messages. */

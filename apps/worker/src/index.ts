@@ -3,7 +3,18 @@ export { DeletionInterrupted, runOrgDeletion } from './deletion/run-deletion.js'
 export { listQueueNames, sweepOrgFiles, sweepOrgQueuedJobs, sweepOrgRedisKeys } from './deletion/sweeps.js';
 export { EnvError, loadWorkerEnv, redactUrl, type WorkerEnv } from './env.js';
 export { createLogger } from './logger.js';
-export { closeInvitationTransports, invitationMail, processInvitationEmail } from './processors/invitation-email.js';
+// `closeInvitationTransports` is the former name: the transports are shared by every mail.
+export {
+  closeMailTransports,
+  closeMailTransports as closeInvitationTransports,
+  DEFAULT_MAIL_FROM,
+  escapeHtml,
+  type MailMessage,
+  mailTransport,
+  sendMail,
+} from './mail.js';
+export { type AlertMailContext, alertMail, processAlertNotification } from './processors/alert-notification.js';
+export { invitationMail, processInvitationEmail } from './processors/invitation-email.js';
 export { type OrgDeletionResult, processOrgDeletion } from './processors/org-deletion.js';
 export {
   type JobProcessor,
@@ -11,6 +22,13 @@ export {
   type QueueRegistration,
   registerQueue,
 } from './queue-registration.js';
+export {
+  ALERT_NOTIFICATION_JOB_OPTIONS,
+  ALERT_NOTIFICATION_QUEUE,
+  type AlertNotificationEvent,
+  type AlertNotificationJob,
+  alertNotificationJobId,
+} from './queues/alert-notification.js';
 export {
   INVITATION_EMAIL_JOB_OPTIONS,
   INVITATION_EMAIL_QUEUE,

@@ -1,7 +1,9 @@
 import { resumeOrgDeletions } from './deletion/recovery.js';
+import { processAlertNotification } from './processors/alert-notification.js';
 import { processInvitationEmail } from './processors/invitation-email.js';
 import { processOrgDeletion } from './processors/org-deletion.js';
 import { type QueueRegistration, registerQueue } from './queue-registration.js';
+import { ALERT_NOTIFICATION_QUEUE } from './queues/alert-notification.js';
 import { INVITATION_EMAIL_QUEUE } from './queues/invitation-email.js';
 import { ORG_DELETION_QUEUE, ORG_DELETION_WORKER_OPTIONS } from './queues/org-deletion.js';
 
@@ -17,4 +19,5 @@ export const REGISTRY: readonly QueueRegistration<any>[] = [
     ...ORG_DELETION_WORKER_OPTIONS,
     onStart: resumeOrgDeletions,
   }),
+  registerQueue(ALERT_NOTIFICATION_QUEUE, processAlertNotification, { concurrency: 10 }),
 ];

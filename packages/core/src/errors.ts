@@ -76,6 +76,10 @@ export const ERRORS = {
   },
   USER_NOT_FOUND: { status: 404, message: 'No user with that id or email exists: invite them instead.' },
   MEMBER_NOT_FOUND: { status: 404, message: 'That user is not a member of this organization.' },
+  ALERT_RULE_NOT_FOUND: {
+    status: 404,
+    message: 'This organization has no alert rule with that id: list the rules to find it.',
+  },
   SLUG_TAKEN: { status: 409, message: 'That slug is already used by another organization: choose another.' },
   EMAIL_TAKEN: { status: 409, message: 'An account with that email already exists: sign in instead.' },
   ALREADY_MEMBER: { status: 409, message: 'That user is already a member of this organization.' },

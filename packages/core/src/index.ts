@@ -1,3 +1,4 @@
+export * from './alerts.js';
 export * from './control.js';
 export * from './deletion.js';
 export * from './duration.js';

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { defineEntity, p } from '@mikro-orm/core';
 import { DELETION_STATUSES, DELETION_STEPS } from '@tenantry/core';
+import { Alert, AlertRule, AlertState } from './alert-entities.js';
 import {
   AUDIT_ACTOR_TYPES,
   DELIVERY_STATES,
@@ -410,4 +411,7 @@ export const entities = [
   IncomingShare,
   OrgDeletion,
   OrgDeletionTable,
+  AlertRule,
+  AlertState,
+  Alert,
 ];

@@ -1,3 +1,4 @@
+export { Alert, AlertRule, AlertState } from './alert-entities.js';
 export { APP_ROLE } from './app-role.js';
 export type { AppOrm, Db, DbOptions, EntityManager, PlatformScope, TenantScope } from './db.js';
 export { createDb } from './db.js';
@@ -20,8 +21,11 @@ export {
   User,
 } from './entities.js';
 export { isUniqueViolation, UNIQUE_CONSTRAINTS, uniqueViolationConstraint } from './errors.js';
+export * from './repositories/alert-rules.js';
+export * from './repositories/alerts.js';
 export * from './repositories/api-tokens.js';
 export * from './repositories/audit.js';
+export * from './repositories/audit-export.js';
 export * from './repositories/invitations.js';
 export * from './repositories/memberships.js';
 export * from './repositories/org-deletions.js';

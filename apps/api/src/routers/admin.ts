@@ -1,4 +1,5 @@
 import { TIERS } from '@tenantry/core';
+import { appendAuditEvent } from '@tenantry/db';
 import { z } from 'zod';
 import type { LicenseState } from '../license.js';
 import { platformProcedure, router } from '../trpc.js';
@@ -55,7 +56,26 @@ export const adminRouter = router({
       .input(z.strictObject({ key: z.string().trim().min(1).max(10_000) }))
       .output(licenseOutput)
       .mutation(async ({ ctx, input }) => {
-        const state = await ctx.license.activate(input.key, ctx.user.id);
+        // A platform change: recorded in the default org's log (the install's own), in the
+        // transaction that stores the key.
+        const state = await ctx.db.tenant({ orgId: ctx.db.defaultOrgId, userId: ctx.user.id }, async (em) => {
+          const activated = await ctx.license.activate(input.key, ctx.user.id, em);
+          await appendAuditEvent(em, ctx.db.defaultOrgId, {
+            actorType: 'user',
+            actorId: ctx.user.id,
+            actorLabel: ctx.user.email,
+            ip: ctx.ip,
+            action: 'license.activated',
+            targetType: 'license',
+            details: {
+              licensee: activated.license?.licensee ?? null,
+              tier: activated.license?.tier ?? null,
+              features: activated.license?.features ?? [],
+              expiresAt: activated.license?.expiresAt.toISOString() ?? null,
+            },
+          });
+          return activated;
+        });
         ctx.log.info(
           { event: 'license_activated', userId: ctx.user.id, licensee: state.license?.licensee },
           'license activated',

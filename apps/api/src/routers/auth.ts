@@ -2,6 +2,7 @@ import { hash, verify } from '@node-rs/argon2';
 import { DomainError } from '@tenantry/core';
 import {
   addMembership,
+  appendAuditEvent,
   countUsers,
   createSession,
   createUser,
@@ -24,7 +25,7 @@ import {
   toUserOutput,
   userOutput,
 } from '../schemas.js';
-import { resolveActiveOrg } from '../tenancy.js';
+import { reachableOrgs, resolveActiveOrg } from '../tenancy.js';
 import { authedProcedure, publicProcedure, router } from '../trpc.js';
 
 // Compared against when the email is unknown, so a wrong email costs as long as a wrong password.
@@ -73,6 +74,16 @@ export const authRouter = router({
           await addMembership(em, { orgId: defaultOrgId, userId: created.id, role: 'owner', addedById: created.id });
           await setUserDefaultOrg(em, created.id, defaultOrgId);
           created.defaultOrgId = defaultOrgId;
+          await appendAuditEvent(em, defaultOrgId, {
+            actorType: 'user',
+            actorId: created.id,
+            actorLabel: created.email,
+            action: 'user.signed_up',
+            targetType: 'user',
+            targetId: created.id,
+            ip: ctx.ip,
+            details: { role: 'owner', platformRole: created.platformRole },
+          });
         }
         return { user: created, session: await startSession(ctx, em, created) };
       });
@@ -132,7 +143,7 @@ export const authRouter = router({
       return ctx.db.platform({ userId: ctx.user.id }, async (em) => {
         const licensed = ctx.env.MULTI_TENANT_ENABLED ? await ctx.license.isLicensed(em) : false;
         const access = await resolveActiveOrg(ctx, em, ctx.orgHeader, licensed);
-        const orgs = await listOrgsOfUser(em, ctx.user.id);
+        const orgs = await reachableOrgs(em, ctx, await listOrgsOfUser(em, ctx.user.id));
         return {
           user: toUserOutput(ctx.user),
           activeOrg: access.ok ? { id: access.org.id, slug: access.org.slug, name: access.org.name } : null,

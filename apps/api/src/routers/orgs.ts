@@ -9,12 +9,14 @@ import {
   slugify,
 } from '@tenantry/core';
 import {
+  appendAuditEvent,
   countOrgs,
   countOwners,
   createOrg,
   type EntityManager,
   findMembership,
   findOrgBySlug,
+  inOrgScope,
   listOrgsOfUser,
   removeMembership,
   setSessionActiveOrg,
@@ -23,6 +25,7 @@ import {
   updateOrg,
 } from '@tenantry/db';
 import { z } from 'zod';
+import { auditActor } from '../audit.js';
 import { enqueueDeletionJob, recordDeletionRequest } from '../deletions.js';
 import { publishOrgControl } from '../org-control.js';
 import {
@@ -39,6 +42,7 @@ import {
   toOrgDetail,
   userIdInput,
 } from '../schemas.js';
+import { reachableOrgs } from '../tenancy.js';
 import { orgCollectionProcedure, orgProcedure, requirePermission, router } from '../trpc.js';
 
 /** A free slug derived from the name: `acme`, then `acme-2`, `acme-3`, … */
@@ -72,7 +76,9 @@ export const orgsRouter = router({
     .input(z.void())
     .output(z.object({ orgs: z.array(orgListItemOutput) }))
     .query(async ({ ctx }) => {
-      const orgs = await ctx.db.platform({ userId: ctx.user.id }, (em) => listOrgsOfUser(em, ctx.user.id));
+      const orgs = await ctx.db.platform({ userId: ctx.user.id }, async (em) =>
+        reachableOrgs(em, ctx, await listOrgsOfUser(em, ctx.user.id)),
+      );
       return {
         orgs: orgs.map((o) => ({
           id: o.id,
@@ -114,6 +120,17 @@ export const orgsRouter = router({
           ownerId: ctx.user.id,
         });
         if (!ctx.user.defaultOrgId) await setUserDefaultOrg(em, ctx.user.id, created.id);
+        // The new org's log starts with its creation, written in its own scope.
+        await inOrgScope(em, created.id, () =>
+          appendAuditEvent(em, created.id, {
+            ...auditActor(ctx.actor, ctx.user, null),
+            ip: ctx.ip,
+            action: 'org.created',
+            targetType: 'org',
+            targetId: created.id,
+            details: { slug: created.slug, name: created.name },
+          }),
+        );
         return created;
       });
       ctx.log.info({ event: 'org_created', orgId: org.id, userId: ctx.user.id }, 'organization created');

@@ -141,13 +141,27 @@ export const tokensRouter = router({
   revoke: tokenProcedure
     .meta({
       openapi: { method: 'DELETE', path: '/tokens/{tokenId}', tags: ['tokens'], summary: 'Revoke an API token' },
-      audit: 'token.revoked',
+      audit: false,
     })
     .input(z.strictObject({ tokenId: z.uuid() }))
     .output(z.object({ ok: z.literal(true) }))
     .mutation(async ({ ctx, input }) => {
-      if (!(await revokeApiToken(ctx.em, ctx.user.id, input.tokenId))) {
+      const token = (await listApiTokensOfUser(ctx.em, ctx.user.id)).find((t) => t.id === input.tokenId);
+      if (!token || !(await revokeApiToken(ctx.em, ctx.user.id, input.tokenId))) {
         throw new DomainError('NOT_FOUND', 'You have no live API token with that id.');
+      }
+      // Recorded in every org the token reached, and in the org the request acted in.
+      const entry = {
+        action: 'token.revoked',
+        targetType: 'api_token',
+        targetId: token.id,
+        details: { name: token.name },
+      };
+      const who = { ...auditActor(ctx.actor, ctx.user, null), ip: ctx.ip };
+      await ctx.audit(entry);
+      for (const org of token.orgs) {
+        if (org.orgId === ctx.org.id) continue;
+        await inOrgScope(ctx.em, org.orgId, () => appendAuditEvent(ctx.em, org.orgId, { ...who, ...entry }));
       }
       return { ok: true as const };
     }),

@@ -88,6 +88,15 @@ describe('GET /api/openapi.json', () => {
         'POST /orgs/{orgId}/restore',
         'PUT /orgs/{orgId}/logo',
         'DELETE /orgs/{orgId}/logo',
+        'GET /alert-rules',
+        'POST /alert-rules',
+        'PATCH /alert-rules/{ruleId}',
+        'DELETE /alert-rules/{ruleId}',
+        'GET /alerts',
+        'GET /alerts/summary',
+        'GET /audit',
+        'GET /audit/export',
+        'POST /audit/verify',
       ]),
     );
     expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(['bearerToken', 'sessionCookie']);

@@ -2,6 +2,7 @@ import { A } from '@solidjs/router';
 import { createSignal, Show } from 'solid-js';
 import { isSuperadmin, type Me, mayCreateOrgs, type SystemConfig } from '../lib/types';
 import { CreateOrgDialog } from './create-org-dialog';
+import { ModuleNav } from './module-nav';
 import { OrgStatusBanner } from './org-status-banner';
 import { OrgSwitcher } from './org-switcher';
 import { UserMenu } from './user-menu';
@@ -43,6 +44,7 @@ export function AppHeader(props: { me: Me; config: SystemConfig | undefined }) {
           <A href="/" end>
             Home
           </A>
+          <ModuleNav />
           <A href="/settings">Settings</A>
           <Show when={isSuperadmin(props.me)}>
             <A href="/admin/tenants">Admin</A>

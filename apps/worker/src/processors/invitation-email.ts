@@ -1,31 +1,8 @@
 import { appendAuditEvent, markInvitationDeliveryFailed, markInvitationSent } from '@tenantry/db';
 import { type Job, UnrecoverableError } from 'bullmq';
-import nodemailer, { type Transporter } from 'nodemailer';
+import { escapeHtml, sendMail } from '../mail.js';
 import type { ProcessorContext } from '../queue-registration.js';
 import type { InvitationEmailJob } from '../queues/invitation-email.js';
-
-const transports = new Map<string, Transporter>();
-
-/** One pooled transport per SMTP URL, kept for the life of the process. */
-function transportFor(smtpUrl: string): Transporter {
-  let transport = transports.get(smtpUrl);
-  if (!transport) {
-    const url = new URL(smtpUrl);
-    url.searchParams.set('pool', 'true');
-    transport = nodemailer.createTransport(url.toString());
-    transports.set(smtpUrl, transport);
-  }
-  return transport;
-}
-
-/** Closes the pooled transports (tests, shutdown). */
-export function closeInvitationTransports(): void {
-  for (const transport of transports.values()) transport.close();
-  transports.clear();
-}
-
-const escapeHtml = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 export function invitationMail(data: InvitationEmailJob) {
   const subject = `${data.inviterName} invited you to ${data.orgName} on Tenantry`;
@@ -48,15 +25,8 @@ export async function processInvitationEmail(job: Job<InvitationEmailJob>, ctx: 
   if (!data?.orgId || !data.invitationId || !data.email || !data.link) {
     throw new UnrecoverableError('invitation mail job without orgId, invitationId, email or link');
   }
-  const smtpUrl = ctx.env?.SMTP_URL;
   try {
-    if (!smtpUrl) throw new Error('SMTP_URL is unset: invitation mails cannot be sent');
-    const mail = invitationMail(data);
-    await transportFor(smtpUrl).sendMail({
-      from: ctx.env?.SMTP_FROM ?? 'Tenantry <no-reply@tenantry.local>',
-      to: data.email,
-      ...mail,
-    });
+    await sendMail(ctx.env, { to: data.email, ...invitationMail(data) }, 'invitation mails');
   } catch (error) {
     const attempts = job.opts.attempts ?? 1;
     if (job.attemptsMade + 1 >= attempts) {

@@ -148,3 +148,15 @@ export async function touchApiToken(em: EntityManager, tokenId: string, everyMs 
     [tokenId, everyMs],
   );
 }
+
+/**
+ * The orgs a token is bound to. Readable in any scope whose `app.user_id` is the token's owner
+ * (a bound token lists only these among its owner's orgs).
+ */
+export async function listApiTokenOrgIds(em: EntityManager, tokenId: string): Promise<string[]> {
+  const rows = await em.execute<{ orgId: string }[]>(
+    'select org_id as "orgId" from api_token_orgs where token_id = ? order by org_id',
+    [tokenId],
+  );
+  return rows.map((r) => r.orgId);
+}

@@ -7,6 +7,7 @@ import {
   AUDIT_GENESIS_HASH,
   type AuditEventInput,
   appendAuditEvent,
+  appendAuditEvents,
   canonicalJson,
   computeAuditHash,
   listAuditEvents,
@@ -225,6 +226,19 @@ describe.each(['postgresql', 'pglite'] as const)('audit log on %s', (kind) => {
       ).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
       expect(await verify(orgId)).toMatchObject({ ok: true, checked: 20 });
       expect(await verify(other)).toMatchObject({ ok: true, checked: 4 });
+    });
+
+    it('append a batch in order, chained to what came before and to what comes after', async () => {
+      const orgId = (await newOrg('audit-batch')).id;
+      await appendMany(orgId, 2);
+      const batch = await db.tenant({ orgId }, (em) =>
+        appendAuditEvents(em, orgId, [event(3), event(4), event(5), event(6)]),
+      );
+      expect(batch.map((e) => e.seq)).toEqual([3, 4, 5, 6]);
+      expect(batch.map((e) => e.targetId)).toEqual(['inv-3', 'inv-4', 'inv-5', 'inv-6']);
+      await db.tenant({ orgId }, (em) => appendAuditEvent(em, orgId, event(7)));
+      expect(await db.tenant({ orgId }, (em) => appendAuditEvents(em, orgId, []))).toEqual([]);
+      expect(await verify(orgId)).toMatchObject({ ok: true, checked: 7 });
     });
 
     it('roll back with their unit of work and leave no gap', async () => {

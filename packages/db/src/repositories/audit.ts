@@ -82,7 +82,22 @@ export async function appendAuditEvent(
   orgId: string,
   event: AuditEventInput,
 ): Promise<AuditEventRow> {
-  const run = async (tx: EntityManager): Promise<AuditEventRow> => {
+  const [row] = await appendAuditEvents(em, orgId, [event]);
+  if (!row) throw new Error('insert into audit_events returned no row');
+  return row;
+}
+
+/**
+ * Appends several entries at once, in order, with one lock, one read of the head and one
+ * insert (e.g. every alert a report fired). Same rules as `appendAuditEvent`.
+ */
+export async function appendAuditEvents(
+  em: EntityManager,
+  orgId: string,
+  events: readonly AuditEventInput[],
+): Promise<AuditEventRow[]> {
+  if (events.length === 0) return [];
+  const run = async (tx: EntityManager): Promise<AuditEventRow[]> => {
     await tx.execute('select pg_advisory_xact_lock(?::int, ?::int)', [AUDIT_LOCK_NAMESPACE, lockKeyOf(orgId)]);
     // A statement after the lock: its snapshot includes every append committed before us.
     // The time comes from the database (one clock for every process), cut to milliseconds so
@@ -93,46 +108,57 @@ export async function appendAuditEvent(
        left join (select seq, hash from audit_events where org_id = ? order by seq desc limit 1) last on true`,
       [orgId],
     );
-    const seq = head?.seq == null ? 1 : Number(head.seq) + 1;
-    const prevHash = head?.hash ?? AUDIT_GENESIS_HASH;
-    const fields: AuditHashFields = {
-      orgId,
-      seq,
-      occurredAt: new Date(Number(head?.ms ?? Date.now())),
-      actorType: event.actorType,
-      actorId: event.actorId ?? null,
-      actorLabel: event.actorLabel ?? null,
-      action: event.action,
-      targetType: event.targetType ?? null,
-      targetId: event.targetId ?? null,
-      ip: event.ip ?? null,
-      details: JSON.parse(canonicalJson(event.details ?? {})) as Record<string, unknown>,
-    };
-    const hash = computeAuditHash(prevHash, fields);
-    const [row] = await tx.execute(
-      `insert into audit_events as a (org_id, seq, id, occurred_at, actor_type, actor_id, actor_label, action,
-         target_type, target_id, ip, details, prev_hash, hash)
-       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?)
-       returning ${AUDIT_COLUMNS}`,
-      [
+    let seq = head?.seq == null ? 0 : Number(head.seq);
+    let prevHash = head?.hash ?? AUDIT_GENESIS_HASH;
+    const occurredAt = new Date(Number(head?.ms ?? Date.now()));
+    // One JSON parameter for the whole batch: the driver inlines parameters, and thousands of
+    // them cost more than the insert itself.
+    const records: Record<string, unknown>[] = [];
+    for (const event of events) {
+      seq += 1;
+      const fields: AuditHashFields = {
         orgId,
         seq,
-        randomUUID(),
-        fields.occurredAt,
-        fields.actorType,
-        fields.actorId,
-        fields.actorLabel,
-        fields.action,
-        fields.targetType,
-        fields.targetId,
-        fields.ip,
-        JSON.stringify(fields.details),
-        prevHash,
+        occurredAt,
+        actorType: event.actorType,
+        actorId: event.actorId ?? null,
+        actorLabel: event.actorLabel ?? null,
+        action: event.action,
+        targetType: event.targetType ?? null,
+        targetId: event.targetId ?? null,
+        ip: event.ip ?? null,
+        details: JSON.parse(canonicalJson(event.details ?? {})) as Record<string, unknown>,
+      };
+      const hash = computeAuditHash(prevHash, fields);
+      records.push({
+        seq,
+        id: randomUUID(),
+        actor_type: fields.actorType,
+        actor_id: fields.actorId,
+        actor_label: fields.actorLabel,
+        action: fields.action,
+        target_type: fields.targetType,
+        target_id: fields.targetId,
+        ip: fields.ip,
+        details: fields.details,
+        prev_hash: prevHash,
         hash,
-      ],
+      });
+      prevHash = hash;
+    }
+    const rows = await tx.execute(
+      `insert into audit_events as a (org_id, seq, id, occurred_at, actor_type, actor_id, actor_label, action,
+         target_type, target_id, ip, details, prev_hash, hash)
+       select ?::uuid, x.seq, x.id, ?::timestamptz, x.actor_type, x.actor_id, x.actor_label, x.action,
+         x.target_type, x.target_id, x.ip, x.details, x.prev_hash, x.hash
+       from jsonb_to_recordset(?::jsonb) as x(seq bigint, id uuid, actor_type text, actor_id uuid, actor_label text,
+         action text, target_type text, target_id text, ip text, details jsonb, prev_hash text, hash text)
+       order by x.seq
+       returning ${AUDIT_COLUMNS}`,
+      [orgId, occurredAt.toISOString(), JSON.stringify(records)],
     );
-    if (!row) throw new Error('insert into audit_events returned no row');
-    return mapAuditEvent(row);
+    if (rows.length !== events.length) throw new Error('insert into audit_events returned fewer rows');
+    return rows.map(mapAuditEvent).sort((a, b) => a.seq - b.seq);
   };
   // Outside a transaction the lock would be released before the insert.
   return em.isInTransaction() ? run(em) : em.transactional(run);

@@ -1,4 +1,5 @@
 import { A, type RouteSectionProps } from '@solidjs/router';
+import { TokensNavLink } from '../../components/module-nav';
 
 /** Settings: a side navigation and the chosen section. */
 export function SettingsLayout(props: RouteSectionProps) {
@@ -8,6 +9,7 @@ export function SettingsLayout(props: RouteSectionProps) {
         <p class="side-nav-title">Settings</p>
         <A href="/settings/organization">Organization</A>
         <A href="/settings/plans">Plans &amp; Activation</A>
+        <TokensNavLink />
       </nav>
       <div class="settings-body">{props.children}</div>
     </div>
