@@ -13,6 +13,10 @@ const schema = z.object({
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'must be an smtp:// or smtps:// URL' }).optional(),
   SMTP_FROM: z.string().min(1).optional(),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[\w.-]{1,64}$/, 'must be 1-64 letters, digits, dots, dashes or underscores')
+    .optional(),
 });
 
 /** The worker's validated configuration. */
@@ -28,6 +32,8 @@ export interface WorkerEnv {
   SMTP_URL?: string | undefined;
   /** The From header of mails. */
   SMTP_FROM?: string | undefined;
+  /** BullMQ key prefix shared with the API processes (default BullMQ's `bull`). */
+  QUEUE_PREFIX?: string | undefined;
 }
 
 /** A URL with its password replaced by `***`, safe to print in logs and error messages. */

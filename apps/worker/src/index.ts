@@ -1,4 +1,13 @@
 export { EnvError, loadWorkerEnv, redactUrl, type WorkerEnv } from './env.js';
+export {
+  DEFAULT_QUEUE_PREFIX,
+  failedAttemptOutcome,
+  JOB_OUTCOMES,
+  type JobOutcome,
+  jobOutcomesKey,
+  readJobOutcomes,
+  recordJobOutcome,
+} from './job-outcomes.js';
 export { createLogger } from './logger.js';
 export { closeInvitationTransports, invitationMail, processInvitationEmail } from './processors/invitation-email.js';
 export {

@@ -56,6 +56,10 @@ export const ERRORS = {
     message: 'This invitation was sent to another email address than the one you are signed in with.',
   },
   NOT_FOUND: { status: 404, message: 'Not found.' },
+  METRICS_DISABLED: {
+    status: 404,
+    message: 'Metrics are not served here: set METRICS_TOKEN, or METRICS_PORT for an internal metrics listener.',
+  },
   INVITATION_NOT_FOUND: {
     status: 404,
     message: 'This invitation link is not valid: check that you copied the whole link, or ask for a new invitation.',

@@ -1,3 +1,4 @@
+export * from './denials.js';
 export * from './duration.js';
 export * from './errors.js';
 export * from './gate.js';

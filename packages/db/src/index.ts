@@ -22,6 +22,7 @@ export * from './repositories/api-tokens.js';
 export * from './repositories/audit.js';
 export * from './repositories/invitations.js';
 export * from './repositories/memberships.js';
+export * from './repositories/operations.js';
 export * from './repositories/orgs.js';
 export * from './repositories/platform-settings.js';
 export { inOrgScope } from './repositories/scope.js';
