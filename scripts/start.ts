@@ -114,14 +114,19 @@ async function main(): Promise<number> {
     cleanups.push({ name: 'database', run: () => db.close() });
 
     if (withWorker) {
-      const worker = await startWorker({ env: workerEnv, db, logger: createLogger(workerEnv.LOG_LEVEL) });
+      const worker = await startWorker({
+        env: workerEnv,
+        db,
+        logger: createLogger(workerEnv.LOG_LEVEL),
+        ...(env.QUEUE_PREFIX ? { prefix: env.QUEUE_PREFIX } : {}),
+      });
       cleanups.push({ name: 'worker', run: () => worker.close() });
     }
 
     // The API's own connection: job producers, rate limits and live events.
     const apiRedis = await openApiRedis(redis.url);
     cleanups.push({ name: 'api redis', run: async () => void apiRedis?.disconnect() });
-    const app = createApp({ env, db, redis: apiRedis });
+    const app = createApp({ env, db, redis: apiRedis, ...(env.QUEUE_PREFIX ? { queuePrefix: env.QUEUE_PREFIX } : {}) });
     cleanups.push({ name: 'api', run: () => app.close() });
     try {
       await app.listen({ port: env.PORT, host });
@@ -136,6 +141,8 @@ async function main(): Promise<number> {
     }
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : env.PORT;
+    const metricsListener = await app.operations.listenMetrics();
+    if (metricsListener) cleanups.push({ name: 'metrics listener', run: () => metricsListener.server.close() });
 
     const printBanner = async () => {
       say('');
@@ -147,6 +154,9 @@ async function main(): Promise<number> {
         `  redis:    ${redis.kind === 'private' ? `private redis-server (pid ${redis.pid}) at ${redis.url}, data in ${redis.dir}` : redactUrl(redis.url)}`,
       );
       if (!withWorker) say('  worker:   not in this process (--no-worker)');
+      if (metricsListener) say(`  metrics:  ${metricsListener.url}`);
+      else if (env.METRICS_TOKEN)
+        say(`  metrics:  http://${urlHost(host)}:${port}/metrics (Authorization: Bearer $METRICS_TOKEN)`);
       say(`  multi-tenant: ${env.MULTI_TENANT_ENABLED ? 'enabled' : 'disabled (MULTI_TENANT_ENABLED=false)'}`);
       const users = await db.platform({}, (em) => countUsers(em));
       say(`  ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -51,9 +51,20 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   WEB_DIST: z.string().min(1).default(DEFAULT_WEB_DIST),
   NODE_ENV: z.string().optional(),
+  METRICS_TOKEN: optional.pipe(
+    z.string().min(16, 'expected at least 16 characters (e.g. openssl rand -hex 32)').max(500).optional(),
+  ),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  QUEUE_PREFIX: optional.pipe(
+    z
+      .string()
+      .regex(/^[\w.-]{1,64}$/, 'expected 1-64 letters, digits, dots, dashes or underscores')
+      .optional(),
+  ),
 });
 
-const SECRET = /URL|KEY/;
+const SECRET = /URL|KEY|TOKEN/;
 
 /** The API's validated configuration. Durations are in milliseconds. */
 export type ApiEnv = Omit<z.output<typeof schema>, 'PUBLIC_URL'> & { PUBLIC_URL: string };
