@@ -79,6 +79,7 @@ describe('GET /api/openapi.json', () => {
         'GET /tokens',
         'POST /tokens',
         'DELETE /tokens/{tokenId}',
+        'GET /health',
       ]),
     );
     expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(['bearerToken', 'sessionCookie']);
