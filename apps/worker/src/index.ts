@@ -32,3 +32,4 @@ export {
   type SchedulerRun,
 } from './scheduler-health.js';
 export { type RunningWorker, type StartWorkerOptions, startWorker } from './worker.js';
+export { countOnlineWorkers } from './workers-online.js';
