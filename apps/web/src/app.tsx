@@ -7,6 +7,7 @@ import { queryClient } from './lib/queries';
 import { SignInPage, SignUpPage } from './pages/auth-pages';
 import { HomePage } from './pages/home';
 import { NotFoundPage } from './pages/not-found';
+import { ServerPage } from './pages/server-page';
 import { OrgAccessPanel } from './pages/settings/org-access';
 import { OrgOverviewPanel } from './pages/settings/org-overview';
 import { OrganizationSettings } from './pages/settings/organization';
@@ -25,6 +26,7 @@ export function App() {
           <Router>
             <Route path="/signin" component={SignInPage} />
             <Route path="/signup" component={SignUpPage} />
+            <Route path="/admin/jobs/*" component={ServerPage} />
             <Route path="/" component={AppShell}>
               <Route path="/" component={HomePage} />
               <Route path="/settings" component={SettingsLayout}>
