@@ -114,19 +114,14 @@ async function main(): Promise<number> {
     cleanups.push({ name: 'database', run: () => db.close() });
 
     if (withWorker) {
-      const worker = await startWorker({
-        env: workerEnv,
-        db,
-        logger: createLogger(workerEnv.LOG_LEVEL),
-        ...(env.QUEUE_PREFIX ? { prefix: env.QUEUE_PREFIX } : {}),
-      });
+      const worker = await startWorker({ env: workerEnv, db, logger: createLogger(workerEnv.LOG_LEVEL) });
       cleanups.push({ name: 'worker', run: () => worker.close() });
     }
 
     // The API's own connection: job producers, rate limits and live events.
     const apiRedis = await openApiRedis(redis.url);
     cleanups.push({ name: 'api redis', run: async () => void apiRedis?.disconnect() });
-    const app = createApp({ env, db, redis: apiRedis, ...(env.QUEUE_PREFIX ? { queuePrefix: env.QUEUE_PREFIX } : {}) });
+    const app = createApp({ env, db, redis: apiRedis, queuePrefix: env.QUEUE_PREFIX });
     cleanups.push({ name: 'api', run: () => app.close() });
     try {
       await app.listen({ port: env.PORT, host });

@@ -41,6 +41,10 @@ const schema = z.object({
   DATABASE_MIGRATION_URL: optional.pipe(url(/^postgres(ql)?:$/, 'expected a postgres:// URL').optional()),
   DATA_DIR: z.string().min(1).default('./.data'),
   REDIS_URL: url(/^rediss?:$/, 'expected a redis:// URL').default('redis://127.0.0.1:6379'),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[\w.-]{1,64}$/, 'expected 1–64 letters, digits, dots, dashes or underscores')
+    .default('bull'),
   MULTI_TENANT_ENABLED: bool.default(false),
   LICENSE_KEY: optional,
   LICENSE_PUBLIC_KEY: optional.transform((v) => v?.replace(/\\n/g, '\n')),
@@ -56,12 +60,6 @@ const schema = z.object({
   ),
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
-  QUEUE_PREFIX: optional.pipe(
-    z
-      .string()
-      .regex(/^[\w.-]{1,64}$/, 'expected 1-64 letters, digits, dots, dashes or underscores')
-      .optional(),
-  ),
 });
 
 const SECRET = /URL|KEY|TOKEN/;

@@ -22,7 +22,7 @@ const db = await createDb({
 });
 const redis = await openApiRedis(env.REDIS_URL);
 if (!redis) logger.warn('Redis does not answer at REDIS_URL: invitation mails will not be enqueued');
-const app = createApp({ env, db, logger, redis, ...(env.QUEUE_PREFIX ? { queuePrefix: env.QUEUE_PREFIX } : {}) });
+const app = createApp({ env, db, logger, redis, queuePrefix: env.QUEUE_PREFIX });
 let metricsListener: Awaited<ReturnType<typeof app.operations.listenMetrics>> = null;
 
 let closing = false;

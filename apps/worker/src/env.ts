@@ -15,8 +15,8 @@ const schema = z.object({
   SMTP_FROM: z.string().min(1).optional(),
   QUEUE_PREFIX: z
     .string()
-    .regex(/^[\w.-]{1,64}$/, 'must be 1-64 letters, digits, dots, dashes or underscores')
-    .optional(),
+    .regex(/^[\w.-]{1,64}$/, 'must be 1–64 letters, digits, dots, dashes or underscores')
+    .default('bull'),
 });
 
 /** The worker's validated configuration. */
@@ -32,8 +32,8 @@ export interface WorkerEnv {
   SMTP_URL?: string | undefined;
   /** The From header of mails. */
   SMTP_FROM?: string | undefined;
-  /** BullMQ key prefix shared with the API processes (default BullMQ's `bull`). */
-  QUEUE_PREFIX?: string | undefined;
+  /** BullMQ key prefix of every queue (default BullMQ's `bull`); the API must use the same. */
+  QUEUE_PREFIX: string;
 }
 
 /** A URL with its password replaced by `***`, safe to print in logs and error messages. */

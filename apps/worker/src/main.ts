@@ -41,7 +41,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', stop);
 
   try {
-    worker = await startWorker({ env, logger, ...(env.QUEUE_PREFIX ? { prefix: env.QUEUE_PREFIX } : {}) });
+    worker = await startWorker({ env, logger });
   } catch (error) {
     if (error instanceof RedisUnavailableError) {
       logger.fatal(error.message);

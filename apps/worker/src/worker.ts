@@ -22,7 +22,7 @@ export interface StartWorkerOptions {
   queues?: readonly QueueRegistration<any>[];
   /** How long to wait for Redis at start-up. */
   redisTimeoutMs?: number;
-  /** BullMQ key prefix (default BullMQ's `bull`); producers must use the same. Tests isolate with their own. */
+  /** BullMQ key prefix (default `QUEUE_PREFIX`); producers must use the same. Tests isolate with their own. */
   prefix?: string;
 }
 
@@ -46,7 +46,7 @@ export async function startWorker({
   db: givenDb,
   queues = REGISTRY,
   redisTimeoutMs = REDIS_CONNECT_TIMEOUT_MS,
-  prefix,
+  prefix = env.QUEUE_PREFIX,
 }: StartWorkerOptions): Promise<RunningWorker> {
   const connection = await connectRedis(env.REDIS_URL, { timeoutMs: redisTimeoutMs });
   connection.on(
