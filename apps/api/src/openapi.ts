@@ -20,9 +20,13 @@ export const REST_CREATED: ReadonlySet<string> = new Set([
   'invitations.create',
 ]);
 
+/** REST procedures that start background work answer 202 (none yet: deletion will). */
+export const REST_ACCEPTED: ReadonlySet<string> = new Set<string>([]);
+
 /** The HTTP status of a successful REST call of the procedure at `path`. */
 export function restSuccessStatus(path: string): number {
-  return REST_CREATED.has(path) ? 201 : 200;
+  if (REST_CREATED.has(path)) return 201;
+  return REST_ACCEPTED.has(path) ? 202 : 200;
 }
 
 type Operation = {
@@ -162,7 +166,8 @@ export function createOpenApiDocument(env: Pick<ApiEnv, 'PUBLIC_URL'>): OpenAPIO
       const success = op.responses['200'];
       const responses: Record<string, unknown> = {};
       const status = known ? restSuccessStatus(known.path) : 200;
-      responses[String(status)] = status === 201 ? { ...(success as object), description: 'Created' } : success;
+      const described = { 201: 'Created', 202: 'Accepted: the work runs in the background' }[status as 201 | 202];
+      responses[String(status)] = described ? { ...(success as object), description: described } : success;
       for (const code of errorStatuses(op, known?.gated ?? true)) responses[String(code)] = errorResponse(code);
       op.responses = responses;
     }
