@@ -107,7 +107,7 @@ beforeAll(async () => {
   page = await (await browser.newContext()).newPage();
   page.on('pageerror', (error) => console.error(`[browser] uncaught: ${error.message}`));
   await page.goto(`${base}/`);
-  await page.waitForFunction(() => 'sdk' in window);
+  await page.waitForFunction(() => 'sdk' in globalThis);
 });
 
 afterAll(async () => {
@@ -135,8 +135,10 @@ describe('the SDK in a browser', () => {
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ email: 'browser@example.com', password, name: 'Browser' }),
         });
-        const sdk = (window as unknown as { sdk: SdkModule }).sdk;
-        const client = sdk.createClient({ url: location.origin });
+        const sdk = (globalThis as unknown as { sdk: SdkModule }).sdk;
+        const client = sdk.createClient({
+          url: (globalThis as unknown as { location: { origin: string } }).location.origin,
+        });
         const current = await client.org.current.query();
         let refusal: Record<string, unknown> = {};
         try {
@@ -160,8 +162,8 @@ describe('the SDK in a browser', () => {
 
   it('follows a subscription over Server-Sent Events with a bearer token and organization', async () => {
     const events = await page.evaluate(async (url) => {
-      const sdk = (window as unknown as { sdk: SdkModule }).sdk;
-      const client = sdk.createClient({ url, token: 'tnt_browser', org: 'acme' });
+      const sdk = (globalThis as unknown as { sdk: SdkModule }).sdk;
+      const client = sdk.createClient<typeof streamRouter>({ url, token: 'tnt_browser', org: 'acme' });
       return new Promise<unknown[]>((resolve, reject) => {
         const seen: unknown[] = [];
         const sub = client.follow.subscribe(undefined, {
