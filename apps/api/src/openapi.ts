@@ -200,6 +200,10 @@ export function createOpenApiDocument(env: Pick<ApiEnv, 'PUBLIC_URL'>): OpenAPIO
   return doc;
 }
 
+/** The web app's brand mark and name, for the reference page's header. */
+const LOGO_SVG =
+  '<svg xmlns="http://www.w3.org/2000/svg" width="150" height="32" viewBox="0 0 150 32"><rect x="2" y="6" width="20" height="20" rx="4" fill="#245bdb"/><text x="32" y="23" font-family="system-ui, sans-serif" font-size="20" font-weight="600" fill="#ffffff">Tenantry</text></svg>';
+
 /**
  * Serves the document at `/api/openapi.json` and an interactive reference at `/api/docs`
  * (Swagger UI from the package's own files: it works offline, nothing comes from a CDN).
@@ -210,5 +214,7 @@ export async function registerApiDocs(app: FastifyInstance, doc: OpenAPIObject):
   await app.register(fastifySwaggerUi, {
     routePrefix: '/api/docs',
     uiConfig: { deepLinking: true, withCredentials: true },
+    theme: { title: 'Tenantry API reference' },
+    logo: { type: 'image/svg+xml', content: Buffer.from(LOGO_SVG), href: '/', target: '_self' },
   });
 }
