@@ -85,6 +85,8 @@ export const PATH_FIXTURES: Record<string, (f: Fixtures) => Promise<string>> = {
 export interface Recipe {
   /** Session cookie of the caller (default: the superadmin's; null: none). */
   cookie?: (f: Fixtures) => Promise<string | null>;
+  /** A bearer token to call with instead of a cookie (API or agent token). */
+  bearer?: (f: Fixtures) => Promise<string>;
   /** Body fields that must be real (ids of users, credentials, keys). */
   body?: (f: Fixtures) => Promise<Record<string, unknown>>;
   query?: (f: Fixtures) => Promise<Record<string, string>>;

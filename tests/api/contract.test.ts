@@ -121,11 +121,13 @@ interface Call {
   query?: Record<string, string>;
   body?: unknown;
   cookie?: string | null;
+  bearer?: string | null;
 }
 
 async function call(req: Call): Promise<{ status: number; body: any; contentType: string }> {
   const headers: Record<string, string> = { origin: server.url };
   if (req.cookie) headers.cookie = req.cookie;
+  if (req.bearer) headers.authorization = `Bearer ${req.bearer}`;
   if (req.body !== undefined) headers['content-type'] = 'application/json';
   const qs = req.query && Object.keys(req.query).length > 0 ? `?${new URLSearchParams(req.query)}` : '';
   const res = await fetch(`${server.url}/api${req.path}${qs}`, {
@@ -173,8 +175,9 @@ async function validRequest(method: string, path: string, op: Operation, shared?
   const body = bodySchema
     ? { ...(generate(bodySchema) as object), ...((await recipe.body?.(fixtures)) ?? {}) }
     : undefined;
-  const cookie = recipe.cookie ? await recipe.cookie(fixtures) : admin.cookie;
-  return { method, path: fill(path, params), params, query, body, cookie };
+  const bearer = recipe.bearer ? await recipe.bearer(fixtures) : null;
+  const cookie = bearer ? null : recipe.cookie ? await recipe.cookie(fixtures) : admin.cookie;
+  return { method, path: fill(path, params), params, query, body, cookie, bearer };
 }
 
 function successStatus(op: Operation): string {
@@ -228,7 +231,7 @@ describe('the OpenAPI contract', () => {
   it('answers 401 {code, message} to every protected operation called without credentials', async () => {
     for (const { method, path, op } of operations.filter((o) => o.op.security)) {
       const req = await validRequest(method, path, op, refused);
-      const res = await call({ ...req, cookie: null });
+      const res = await call({ ...req, cookie: null, bearer: null });
       expect(res.status, op.operationId).toBe(401);
       expect(res.body.code).toBe('UNAUTHENTICATED');
       expectDocumentedError(op, res, 'without credentials');
