@@ -7,6 +7,7 @@ import {
   INVITATION_EMAIL_QUEUE,
   type InvitationEmailJob,
   invitationEmailJobId,
+  jobOutcomesKey,
   loadWorkerEnv,
   type RunningWorker,
   startWorker,
@@ -74,6 +75,7 @@ afterAll(async () => {
   });
   await queue.obliterate({ force: true });
   await queue.close();
+  await server?.redis?.del(jobOutcomesKey(server.prefix, INVITATION_EMAIL_QUEUE));
   await server?.close();
   await new Promise<void>((resolve) => smtp.close(() => resolve()));
 });

@@ -132,7 +132,7 @@ afterAll(async () => {
   await queue.obliterate({ force: true }).catch(() => {});
   await queue.close();
   const redis = new Redis(REDIS_URL);
-  await redis.del(jobOutcomesKey(prefix));
+  await redis.del(jobOutcomesKey(prefix, INVITATION_EMAIL_QUEUE));
   redis.disconnect();
   await tdb?.drop();
   await new Promise<void>((resolve) => (smtp ? smtp.close(() => resolve()) : resolve()));

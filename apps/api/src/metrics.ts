@@ -126,7 +126,9 @@ export class ApiMetrics {
       registers,
       async collect() {
         if (!deps.redis) return;
-        const outcomes = await readJobOutcomes(deps.redis, deps.queues.prefix).catch(warn('job outcomes'));
+        const outcomes = await readJobOutcomes(deps.redis, deps.queues.prefix, deps.queueNames).catch(
+          warn('job outcomes'),
+        );
         if (!outcomes) return;
         this.reset();
         for (const { queue, outcome, count } of outcomes) this.inc({ queue, outcome }, count);

@@ -3,6 +3,7 @@ export {
   DEFAULT_QUEUE_PREFIX,
   failedAttemptOutcome,
   JOB_OUTCOMES,
+  JOB_OUTCOMES_TTL_SECONDS,
   type JobOutcome,
   jobOutcomesKey,
   readJobOutcomes,

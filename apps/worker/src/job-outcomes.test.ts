@@ -36,7 +36,7 @@ describe('job outcomes counted by the worker', () => {
     await worker?.close();
     await queue.obliterate({ force: true });
     await queue.close();
-    await redis.del(jobOutcomesKey(prefix));
+    await redis.del(jobOutcomesKey(prefix, name));
     redis.disconnect();
   });
 
@@ -61,14 +61,19 @@ describe('job outcomes counted by the worker', () => {
     await queue.add('refused', { orgId, kind: 'refused' }, { attempts: 3 });
     await queue.add('flaky', { orgId, kind: 'flaky' }, { attempts: 2 });
     await expect
-      .poll(async () => (await readJobOutcomes(redis, prefix)).sort((a, b) => a.outcome.localeCompare(b.outcome)), {
-        timeout: 10_000,
-      })
+      .poll(
+        async () => (await readJobOutcomes(redis, prefix, [name])).sort((a, b) => a.outcome.localeCompare(b.outcome)),
+        {
+          timeout: 10_000,
+        },
+      )
       .toEqual([
         { queue: name, outcome: 'completed', count: 2 },
         { queue: name, outcome: 'failed', count: 1 },
         { queue: name, outcome: 'retried', count: 1 },
       ]);
-    expect(await readJobOutcomes(redis, `${prefix}-other`)).toEqual([]);
+    expect(await readJobOutcomes(redis, `${prefix}-other`, [name])).toEqual([]);
+    const ttl = await redis.ttl(jobOutcomesKey(prefix, name));
+    expect(ttl).toBeGreaterThan(6 * 86_400);
   });
 });

@@ -59,7 +59,7 @@ afterAll(async () => {
   await queue?.obliterate({ force: true });
   await queue?.close();
   await app?.close();
-  await redis?.del(jobOutcomesKey(prefix));
+  await redis?.del(jobOutcomesKey(prefix, INVITATION_EMAIL_QUEUE));
   redis?.disconnect();
   await tdb?.drop();
 });

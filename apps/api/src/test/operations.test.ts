@@ -71,7 +71,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(apps.map((a) => a.close()));
-  await redis?.del(jobOutcomesKey(prefix));
+  await redis?.del(jobOutcomesKey(prefix, INVITATION_EMAIL_QUEUE));
   redis?.disconnect();
   await tdb?.drop();
 });
