@@ -137,6 +137,8 @@ async function main(): Promise<number> {
     }
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : env.PORT;
+    const metricsListener = await app.operations.listenMetrics();
+    if (metricsListener) cleanups.push({ name: 'metrics listener', run: () => metricsListener.server.close() });
 
     const printBanner = async () => {
       say('');
@@ -148,6 +150,9 @@ async function main(): Promise<number> {
         `  redis:    ${redis.kind === 'private' ? `private redis-server (pid ${redis.pid}) at ${redis.url}, data in ${redis.dir}` : redactUrl(redis.url)}`,
       );
       if (!withWorker) say('  worker:   not in this process (--no-worker)');
+      if (metricsListener) say(`  metrics:  ${metricsListener.url}`);
+      else if (env.METRICS_TOKEN)
+        say(`  metrics:  http://${urlHost(host)}:${port}/metrics (Authorization: Bearer $METRICS_TOKEN)`);
       say(`  multi-tenant: ${env.MULTI_TENANT_ENABLED ? 'enabled' : 'disabled (MULTI_TENANT_ENABLED=false)'}`);
       const users = await db.platform({}, (em) => countUsers(em));
       say(`  ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);

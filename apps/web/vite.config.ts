@@ -10,6 +10,7 @@ export default defineConfig({
     proxy: {
       '/trpc': { target: api, changeOrigin: false },
       '/api': { target: api, changeOrigin: false },
+      '/admin/jobs': { target: api, changeOrigin: false },
     },
   },
   build: {

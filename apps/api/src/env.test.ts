@@ -59,4 +59,19 @@ describe('loadApiEnv', () => {
   it('never echoes connection strings, which may hold passwords', () => {
     expect(() => loadApiEnv({ DATABASE_URL: 'mysql://user:s3cret@host/db' })).toThrow(/^(?![\s\S]*s3cret)/);
   });
+
+  it('reads the metrics settings and never echoes a bad METRICS_TOKEN', () => {
+    const defaults = loadApiEnv({});
+    expect(defaults.METRICS_HOST).toBe('127.0.0.1');
+    expect(defaults.METRICS_PORT).toBeUndefined();
+    expect(defaults.METRICS_TOKEN).toBeUndefined();
+    expect(loadApiEnv({ METRICS_PORT: '9464', METRICS_TOKEN: 'a'.repeat(32) })).toMatchObject({
+      METRICS_PORT: 9464,
+      METRICS_TOKEN: 'a'.repeat(32),
+    });
+    expect(() => loadApiEnv({ METRICS_PORT: 'ninety' })).toThrow(/METRICS_PORT/);
+    expect(() => loadApiEnv({ METRICS_TOKEN: 'short-secret' })).toThrow(/METRICS_TOKEN: expected at least 16/);
+    expect(() => loadApiEnv({ METRICS_TOKEN: 'short-secret' })).not.toThrow(/short-secret/);
+    expect(() => loadApiEnv({ QUEUE_PREFIX: 'has space' })).toThrow(/QUEUE_PREFIX/);
+  });
 });

@@ -51,6 +51,10 @@ const schema = z.object({
   DATABASE_MIGRATION_URL: optional.pipe(url(/^postgres(ql)?:$/, 'expected a postgres:// URL').optional()),
   DATA_DIR: z.string().min(1).default('./.data'),
   REDIS_URL: url(/^rediss?:$/, 'expected a redis:// URL').default('redis://127.0.0.1:6379'),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[\w.-]{1,64}$/, 'expected 1–64 letters, digits, dots, dashes or underscores')
+    .default('bull'),
   MULTI_TENANT_ENABLED: bool.default(false),
   LICENSE_KEY: optional,
   LICENSE_PUBLIC_KEY: optional.transform((v) => v?.replace(/\\n/g, '\n')),
@@ -59,16 +63,17 @@ const schema = z.object({
   SESSION_TTL: duration.default(30 * 86_400_000),
   INVITATION_TTL: duration.default(7 * 86_400_000),
   DELETION_GRACE: durationOrZero.default(0),
-  QUEUE_PREFIX: z
-    .string()
-    .regex(/^[\w.-]{1,64}$/, 'expected 1-64 letters, digits, dots, dashes or underscores')
-    .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   WEB_DIST: z.string().min(1).default(DEFAULT_WEB_DIST),
   NODE_ENV: z.string().optional(),
+  METRICS_TOKEN: optional.pipe(
+    z.string().min(16, 'expected at least 16 characters (e.g. openssl rand -hex 32)').max(500).optional(),
+  ),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
 });
 
-const SECRET = /URL|KEY/;
+const SECRET = /URL|KEY|TOKEN/;
 
 /** The API's validated configuration. Durations are in milliseconds. */
 export type ApiEnv = Omit<z.output<typeof schema>, 'PUBLIC_URL'> & { PUBLIC_URL: string };

@@ -23,6 +23,7 @@ const db = await createDb({
 const redis = await openApiRedis(env.REDIS_URL);
 if (!redis) logger.warn('Redis does not answer at REDIS_URL: invitation mails will not be enqueued');
 const app = createApp({ env, db, logger, redis, queuePrefix: env.QUEUE_PREFIX });
+let metricsListener: Awaited<ReturnType<typeof app.operations.listenMetrics>> = null;
 
 let closing = false;
 async function shutdown(signal: string) {
@@ -30,6 +31,7 @@ async function shutdown(signal: string) {
   closing = true;
   logger.info({ signal }, 'shutting down');
   await app.close();
+  await metricsListener?.server.close();
   redis?.disconnect();
   await db.close();
   process.exit(0);
@@ -38,4 +40,8 @@ process.once('SIGTERM', () => void shutdown('SIGTERM'));
 process.once('SIGINT', () => void shutdown('SIGINT'));
 
 await app.listen({ port: env.PORT, host: env.HOST });
-logger.info({ url: env.PUBLIC_URL }, `Tenantry API listening on ${env.HOST}:${env.PORT}`);
+const address = app.server.address();
+const port = typeof address === 'object' && address ? address.port : env.PORT;
+metricsListener = await app.operations.listenMetrics();
+if (metricsListener) logger.info({ url: metricsListener.url }, `metrics listening on ${metricsListener.url}`);
+logger.info({ url: env.PUBLIC_URL, port }, `Tenantry API listening on ${env.HOST}:${port}`);

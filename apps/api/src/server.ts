@@ -5,6 +5,7 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
 import { ERRORS } from '@tenantry/core';
 import type { Db } from '@tenantry/db';
+import type { TRPCError } from '@trpc/server';
 import { fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import Fastify, {
@@ -16,17 +17,21 @@ import Fastify, {
 } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { fastifyTRPCOpenApiPlugin, generateOpenApiDocument, type OpenAPIObject } from 'trpc-to-openapi';
-import { describeAuditExport, registerAuditExportRoute } from './audit-export.js';
-import { createContextFactory, isBearerRequest, SESSION_COOKIE } from './context.js';
+import { fastifyTRPCOpenApiPlugin } from 'trpc-to-openapi';
+import { registerAuditExportRoute } from './audit-export.js';
+import { type Context, createContextFactory, isBearerRequest } from './context.js';
 import type { ApiEnv } from './env.js';
 import { type ApiErrorBody, trpcCodeForStatus } from './errors.js';
 import { createJobQueues } from './jobs.js';
 import { LicenseService } from './license.js';
-import { createLogger } from './logger.js';
+import { createLogger, LOG_SERIALIZERS, REDACT_PATHS } from './logger.js';
 import { registerLogoRoute } from './logo-route.js';
+import { restSuccessStatus } from './openapi.js';
+
+export { createOpenApiDocument } from './openapi.js';
+
+import { Operations } from './operations.js';
 import { appRouter } from './root.js';
-import { VERSION } from './version.js';
 
 /** What `createApp` needs: validated configuration and an open database. */
 export interface CreateAppOptions {
@@ -47,17 +52,13 @@ export interface CreateAppOptions {
 
 const BODY_LIMIT = 1024 * 1024;
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-/** REST procedures that create something answer 201. */
-const CREATED = new Set([
-  'auth.signup',
-  'orgs.create',
-  'members.add',
-  'invitations.create',
-  'admin.tenants.create',
-  'alertRules.create',
-]);
-/** REST procedures that start background work answer 202. */
-const ACCEPTED = new Set(['orgs.remove', 'admin.tenants.remove']);
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Metrics, health, API docs and the job dashboard of this app. */
+    operations: Operations;
+  }
+}
 
 function isApiPath(url: string): boolean {
   return url === '/api' || url.startsWith('/api/') || url.startsWith('/api?');
@@ -167,30 +168,17 @@ function rewriteRestError(reply: FastifyReply, payload: unknown): unknown {
   });
 }
 
-/** The OpenAPI 3.1 document of every REST path. */
-export function createOpenApiDocument(env: Pick<ApiEnv, 'PUBLIC_URL'>): OpenAPIObject {
-  const doc = generateOpenApiDocument(appRouter, {
-    title: 'Tenantry API',
-    description:
-      'Multi-tenant organizations for infrastructure monitoring. Errors answer JSON `{ code, message }` with a stable UPPER_SNAKE code.',
-    version: VERSION,
-    baseUrl: `${env.PUBLIC_URL}/api`,
-    openApiVersion: '3.1.0',
-    securitySchemes: {
-      sessionCookie: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE },
-      bearerToken: { type: 'http', scheme: 'bearer' },
-    },
-  });
-  return describeAuditExport(doc);
-}
-
 /**
  * The API server (not listening): tRPC at `/trpc`, REST and OpenAPI under `/api`, health,
  * and the built web app from `WEB_DIST` when it exists.
  */
 export function createApp(opts: CreateAppOptions): FastifyInstance {
   const { env, db } = opts;
-  const logger = opts.logger ?? createLogger(env);
+  // Whatever logger is given, request URLs are logged without secrets and secrets are redacted.
+  const logger = (opts.logger ?? createLogger(env)).child(
+    {},
+    { serializers: LOG_SERIALIZERS, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
+  );
   const license =
     opts.license ?? new LicenseService({ db, envKey: env.LICENSE_KEY, publicKeyPem: env.LICENSE_PUBLIC_KEY });
   const redis = opts.redis ?? null;
@@ -214,6 +202,17 @@ export function createApp(opts: CreateAppOptions): FastifyInstance {
   );
   void app.register(fastifyCookie);
 
+  const operations = new Operations({
+    env,
+    db,
+    redis,
+    queues,
+    logger: logger as FastifyBaseLogger,
+    createContext,
+    isCrossSite: isCrossSiteRequest,
+  });
+  app.decorate('operations', operations);
+
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
     if (SAFE_METHODS.has(req.method) || isBearerRequest(req)) return;
@@ -227,6 +226,7 @@ export function createApp(opts: CreateAppOptions): FastifyInstance {
         },
         'cross-site request refused',
       );
+      operations.metrics.countDenial('CSRF_REJECTED');
       return sendError(req, reply, 403, { code: 'CSRF_REJECTED', message: ERRORS.CSRF_REJECTED.message });
     }
   });
@@ -237,8 +237,17 @@ export function createApp(opts: CreateAppOptions): FastifyInstance {
     return sendError(req, reply, status, body);
   });
 
-  const onError = ({ error, path }: { error: { code: string; cause?: unknown }; path?: string | undefined }) => {
+  const onError = ({
+    error,
+    path,
+    ctx,
+  }: {
+    error: TRPCError;
+    path?: string | undefined;
+    ctx?: Context | undefined;
+  }) => {
     if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error.cause ?? error, path }, 'procedure failed');
+    operations.onProcedureError(error, ctx, path);
   };
 
   void app.register(fastifyTRPCPlugin, {
@@ -246,27 +255,9 @@ export function createApp(opts: CreateAppOptions): FastifyInstance {
     trpcOptions: { router: appRouter, createContext, onError },
   });
 
-  app.get('/api/health', async (_req, reply) => {
-    const started = performance.now();
-    try {
-      await db.platform({}, (em) => em.execute('select 1'));
-      return { status: 'ok', db: { ok: true, latencyMs: Math.round((performance.now() - started) * 10) / 10 } };
-    } catch (err) {
-      logger.error({ err }, 'health check: database unreachable');
-      return reply
-        .code(503)
-        .send({ status: 'degraded', db: { ok: false, latencyMs: Math.round(performance.now() - started) } });
-    }
-  });
-
+  operations.install(app);
   registerLogoRoute(app, createContext);
   registerAuditExportRoute(app, { db, createContext });
-
-  let openApiDocument: OpenAPIObject | null = null;
-  app.get('/api/openapi.json', async () => {
-    openApiDocument ??= createOpenApiDocument(env);
-    return openApiDocument;
-  });
 
   void app.register(async (api) => {
     api.addHook('preHandler', async (req) => {
@@ -285,11 +276,10 @@ export function createApp(opts: CreateAppOptions): FastifyInstance {
       router: appRouter,
       createContext: createContext as never,
       onError: onError as never,
-      responseMeta: ({ paths, errors }: { paths?: readonly string[] | undefined; errors: unknown[] }) => {
-        if (errors.length > 0 || paths?.length !== 1) return {};
-        if (CREATED.has(paths[0] ?? '')) return { status: 201 };
-        return ACCEPTED.has(paths[0] ?? '') ? { status: 202 } : {};
-      },
+      responseMeta: ({ paths, errors }: { paths?: readonly string[] | undefined; errors: unknown[] }) =>
+        errors.length === 0 && paths?.length === 1 && restSuccessStatus(paths[0] ?? '') !== 200
+          ? { status: restSuccessStatus(paths[0] ?? '') }
+          : {},
     });
   });
 

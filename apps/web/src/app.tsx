@@ -10,6 +10,7 @@ import { AuditLogPage } from './pages/audit-log';
 import { SignInPage, SignUpPage } from './pages/auth-pages';
 import { HomePage } from './pages/home';
 import { NotFoundPage } from './pages/not-found';
+import { ServerPage } from './pages/server-page';
 import { ApiTokensPage } from './pages/settings/api-tokens';
 import { OrgAccessPanel } from './pages/settings/org-access';
 import { OrgBillingPanel } from './pages/settings/org-billing';
@@ -30,6 +31,7 @@ export function App() {
           <Router>
             <Route path="/signin" component={SignInPage} />
             <Route path="/signup" component={SignUpPage} />
+            <Route path="/admin/jobs/*" component={ServerPage} />
             <Route path="/" component={AppShell}>
               <Route path="/" component={HomePage} />
               <Route path="/settings" component={SettingsLayout}>

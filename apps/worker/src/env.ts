@@ -15,8 +15,8 @@ const schema = z.object({
   SMTP_FROM: z.string().min(1).optional(),
   QUEUE_PREFIX: z
     .string()
-    .regex(/^[\w.-]{1,64}$/, 'must be 1-64 letters, digits, dots, dashes or underscores')
-    .optional(),
+    .regex(/^[\w.-]{1,64}$/, 'must be 1–64 letters, digits, dots, dashes or underscores')
+    .default('bull'),
   DELETION_BATCH_ROWS: z.coerce
     .number({ error: 'must be a whole number' })
     .int('must be a whole number')
@@ -39,8 +39,8 @@ export interface WorkerEnv {
   SMTP_URL?: string | undefined;
   /** The From header of mails. */
   SMTP_FROM?: string | undefined;
-  /** BullMQ key prefix (default BullMQ's `bull`); the API must use the same. */
-  QUEUE_PREFIX?: string | undefined;
+  /** BullMQ key prefix of every queue (default BullMQ's `bull`); the API must use the same. */
+  QUEUE_PREFIX: string;
   /** Most rows one deletion batch removes (one short transaction each; default 10000). */
   DELETION_BATCH_ROWS: number;
   /** Where people reach Tenantry: links in alert mails (none when unset). */

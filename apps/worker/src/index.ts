@@ -2,6 +2,16 @@ export { resumeOrgDeletions } from './deletion/recovery.js';
 export { DeletionInterrupted, runOrgDeletion } from './deletion/run-deletion.js';
 export { listQueueNames, sweepOrgFiles, sweepOrgQueuedJobs, sweepOrgRedisKeys } from './deletion/sweeps.js';
 export { EnvError, loadWorkerEnv, redactUrl, type WorkerEnv } from './env.js';
+export {
+  DEFAULT_QUEUE_PREFIX,
+  failedAttemptOutcome,
+  JOB_OUTCOMES,
+  JOB_OUTCOMES_TTL_SECONDS,
+  type JobOutcome,
+  jobOutcomesKey,
+  readJobOutcomes,
+  recordJobOutcome,
+} from './job-outcomes.js';
 export { createLogger } from './logger.js';
 // `closeInvitationTransports` is the former name: the transports are shared by every mail.
 export {
@@ -53,3 +63,4 @@ export {
   type SchedulerRun,
 } from './scheduler-health.js';
 export { type RunningWorker, type StartWorkerOptions, startWorker } from './worker.js';
+export { countOnlineWorkers } from './workers-online.js';

@@ -2,6 +2,7 @@ import { createDb, type Db } from '@tenantry/db';
 import { UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { redactUrl, type WorkerEnv } from './env.js';
+import { failedAttemptOutcome, recordJobOutcome } from './job-outcomes.js';
 import { createLogger, type Logger } from './logger.js';
 import type { ProcessorContext, QueueRegistration } from './queue-registration.js';
 import { connectRedis, REDIS_CONNECT_TIMEOUT_MS } from './redis.js';
@@ -21,7 +22,7 @@ export interface StartWorkerOptions {
   queues?: readonly QueueRegistration<any>[];
   /** How long to wait for Redis at start-up. */
   redisTimeoutMs?: number;
-  /** BullMQ key prefix (default BullMQ's `bull`); producers must use the same. Tests isolate with their own. */
+  /** BullMQ key prefix (default `QUEUE_PREFIX`); producers must use the same. Tests isolate with their own. */
   prefix?: string;
 }
 
@@ -105,9 +106,11 @@ export async function startWorker({
       },
     );
     worker.on('error', (error) => logger.error({ err: error, queue: queue.name }, 'worker error'));
-    worker.on('failed', (job, error) =>
-      logger.warn({ err: error, queue: queue.name, jobId: job?.id, attempts: job?.attemptsMade }, 'job failed'),
-    );
+    worker.on('failed', (job, error) => {
+      logger.warn({ err: error, queue: queue.name, jobId: job?.id, attempts: job?.attemptsMade }, 'job failed');
+      void recordJobOutcome(connection, prefix, queue.name, failedAttemptOutcome(job, error));
+    });
+    worker.on('completed', () => void recordJobOutcome(connection, prefix, queue.name, 'completed'));
     return worker;
   });
   await Promise.all(workers.map((worker) => worker.waitUntilReady()));

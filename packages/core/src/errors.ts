@@ -70,6 +70,10 @@ export const ERRORS = {
   NOT_FOUND: { status: 404, message: 'Not found.' },
   ORG_NOT_FOUND: { status: 404, message: 'No organization with that id or slug exists on this server.' },
   DELETION_NOT_FOUND: { status: 404, message: 'No deletion with that id exists, or you did not start it.' },
+  METRICS_DISABLED: {
+    status: 404,
+    message: 'Metrics are not served here: set METRICS_TOKEN, or METRICS_PORT for an internal metrics listener.',
+  },
   INVITATION_NOT_FOUND: {
     status: 404,
     message: 'This invitation link is not valid: check that you copied the whole link, or ask for a new invitation.',

@@ -1,6 +1,7 @@
 export * from './alerts.js';
 export * from './control.js';
 export * from './deletion.js';
+export * from './denials.js';
 export * from './duration.js';
 export * from './errors.js';
 export * from './features.js';

@@ -28,6 +28,7 @@ export * from './repositories/audit.js';
 export * from './repositories/audit-export.js';
 export * from './repositories/invitations.js';
 export * from './repositories/memberships.js';
+export * from './repositories/operations.js';
 export * from './repositories/org-deletions.js';
 export * from './repositories/orgs.js';
 export * from './repositories/platform-settings.js';

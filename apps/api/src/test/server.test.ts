@@ -26,10 +26,15 @@ afterAll(async () => {
 });
 
 describe('GET /api/health', () => {
-  it('reports the database', async () => {
+  it('reports the database, and 503 naming Redis when the app has none', async () => {
     const res = await http(app, 'GET', '/api/health');
-    expect(res.status).toBe(200);
-    expect(res.body).toEqual({ status: 'ok', db: { ok: true, latencyMs: expect.any(Number) } });
+    expect(res.status).toBe(503);
+    expect(res.body).toMatchObject({
+      status: 'degraded',
+      db: { ok: true, latencyMs: expect.any(Number) },
+      redis: { ok: false },
+      failing: ['redis'],
+    });
   });
 });
 
@@ -97,6 +102,7 @@ describe('GET /api/openapi.json', () => {
         'GET /audit',
         'GET /audit/export',
         'POST /audit/verify',
+        'GET /health',
       ]),
     );
     expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(['bearerToken', 'sessionCookie']);

@@ -2,6 +2,7 @@ import { createSignal, Show } from 'solid-js';
 import { signOut } from '../lib/org-session';
 import { errorMessage } from '../lib/trpc';
 import { isSuperadmin, type Me } from '../lib/types';
+import { AdminMenuLinks } from './admin-links';
 import { Menu } from './menu';
 
 function initials(name: string): string {
@@ -42,6 +43,7 @@ export function UserMenu(props: { me: Me }) {
               {errorMessage(error())}
             </div>
           </Show>
+          <AdminMenuLinks me={props.me} />
           <hr class="menu-separator" />
           <button type="button" role="menuitem" class="menu-item" onClick={() => signOut().catch(setError)}>
             <span class="check" aria-hidden="true" />

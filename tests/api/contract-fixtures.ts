@@ -1,0 +1,121 @@
+import { INVITATION_EMAIL_QUEUE, type InvitationEmailJob, invitationEmailJobId } from '@tenantry/worker';
+import { Queue } from 'bullmq';
+import { createOrgOver, createTokenOver, type RestUser, rest, signUpOver, testLicense } from './server.js';
+
+/** What one operation's requests act with: built lazily, fresh for every operation. */
+export class Fixtures {
+  private cache = new Map<string, Promise<unknown>>();
+
+  constructor(
+    readonly url: string,
+    /** The platform superadmin (first user), owner of every fixture organization. */
+    readonly admin: RestUser,
+    private readonly queuePrefix: string,
+  ) {}
+
+  private once<T>(key: string, make: () => Promise<T>): Promise<T> {
+    if (!this.cache.has(key)) this.cache.set(key, make());
+    return this.cache.get(key) as Promise<T>;
+  }
+
+  /** An organization of its own, owned by `admin`. */
+  org(): Promise<{ id: string; slug: string }> {
+    return this.once('org', () => createOrgOver(this.url, this.admin, 'Contract Org'));
+  }
+
+  /** A user who is an editor of `org()`. */
+  member(): Promise<RestUser> {
+    return this.once('member', async () => {
+      const [org, user] = await Promise.all([this.org(), signUpOver(this.url, 'Contract Member')]);
+      const added = await rest(this.url, 'POST', `/api/orgs/${org.id}/members`, {
+        cookie: this.admin.cookie,
+        body: { userId: user.id, role: 'editor' },
+      });
+      if (added.status !== 201) throw new Error(`add member: ${added.status} ${JSON.stringify(added.body)}`);
+      return user;
+    });
+  }
+
+  /** A user of the install who belongs to no fixture organization. */
+  outsider(): Promise<RestUser> {
+    return this.once('outsider', () => signUpOver(this.url, 'Contract Outsider'));
+  }
+
+  /** A pending invitation of `org()` to a signed-up user's email, with its token (from the queued mail). */
+  invitation(): Promise<{ id: string; token: string; invitee: RestUser }> {
+    return this.once('invitation', async () => {
+      const [org, invitee] = await Promise.all([this.org(), signUpOver(this.url, 'Contract Invitee')]);
+      const created = await rest(this.url, 'POST', `/api/orgs/${org.id}/invitations`, {
+        cookie: this.admin.cookie,
+        body: { email: invitee.email, role: 'viewer' },
+      });
+      if (created.status !== 201) throw new Error(`invite: ${created.status} ${JSON.stringify(created.body)}`);
+      const queue = new Queue<InvitationEmailJob>(INVITATION_EMAIL_QUEUE, {
+        connection: { url: 'redis://127.0.0.1:6379' },
+        prefix: this.queuePrefix,
+      });
+      try {
+        const job = await queue.getJob(invitationEmailJobId(created.body.id, created.body.sendCount));
+        if (!job) throw new Error('the invitation mail was not queued');
+        return { id: created.body.id as string, token: job.data.token, invitee };
+      } finally {
+        await queue.close();
+      }
+    });
+  }
+
+  /** An API token of `admin` bound to `org()`. */
+  apiToken(): Promise<{ id: string; token: string }> {
+    return this.once('apiToken', async () =>
+      createTokenOver(this.url, this.admin, { orgIds: [(await this.org()).id], name: 'contract' }),
+    );
+  }
+}
+
+/** Values for path parameters, by name. A new path parameter needs an entry here. */
+export const PATH_FIXTURES: Record<string, (f: Fixtures) => Promise<string>> = {
+  orgId: async (f) => (await f.org()).id,
+  userId: async (f) => (await f.member()).id,
+  invitationId: async (f) => (await f.invitation()).id,
+  token: async (f) => (await f.invitation()).token,
+  tokenId: async (f) => (await f.apiToken()).id,
+};
+
+/** What an operation needs beyond values generated from its schema. */
+export interface Recipe {
+  /** Session cookie of the caller (default: the superadmin's; null: none). */
+  cookie?: (f: Fixtures) => Promise<string | null>;
+  /** A bearer token to call with instead of a cookie (API or agent token). */
+  bearer?: (f: Fixtures) => Promise<string>;
+  /** Body fields that must be real (ids of users, credentials, keys). */
+  body?: (f: Fixtures) => Promise<Record<string, unknown>>;
+  query?: (f: Fixtures) => Promise<Record<string, string>>;
+  /** Why a valid request does not answer the documented success (yet), and what it answers. */
+  expect?: { status: number; code: string; because: string };
+}
+
+/** Operations whose valid request needs more than the generic fixtures, by operationId. */
+export const RECIPES: Record<string, Recipe> = {
+  // Signing in ends the browser's previous session: no cookie, or the superadmin's would end.
+  'auth-login': {
+    cookie: async () => null,
+    body: async (f) => ({ email: (await f.outsider()).email, password: 'correct horse battery staple' }),
+  },
+  'auth-logout': { cookie: async (f) => (await f.outsider()).cookie },
+  'members-add': { body: async (f) => ({ userId: (await f.outsider()).id, role: 'viewer' }) },
+  'members-updateRole': { body: async () => ({ role: 'viewer' }) },
+  'orgs-transferOwnership': { body: async (f) => ({ userId: (await f.member()).id }) },
+  'orgs-leave': {
+    cookie: async (f) => (await f.member()).cookie,
+  },
+  'orgs-remove': {
+    query: async (f) => ({ confirm: (await f.org()).slug }),
+    expect: {
+      status: 409,
+      code: 'ORG_DELETION_UNAVAILABLE',
+      because: 'deletion arrives with the tenant administration slice (then: 202 with the deletion id)',
+    },
+  },
+  'invitations-accept': { cookie: async (f) => (await f.invitation()).invitee.cookie },
+  'admin-license-activate': { body: async () => ({ key: (await testLicense()).key }) },
+};
