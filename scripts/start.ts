@@ -1,12 +1,13 @@
 /**
  * `pnpm start`: API, worker and the built web app in ONE process, on embedded defaults
  * (PGlite under DATA_DIR, which has a single connection, so API and worker share it).
- * Finds or starts Redis, opens and migrates the database, listens, prints the URL.
+ * Finds or starts Redis, opens and migrates the database, listens, prints the URL. Without
+ * SMTP_URL, mails go to a development inbox in this process, readable at /dev/inbox.
  * `--no-worker` runs the API alone, for PostgreSQL deployments with separate worker processes.
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createApp, loadApiEnv, openApiRedis } from '../apps/api/src/index.js';
+import { createApp, DevInbox, loadApiEnv, openApiRedis } from '../apps/api/src/index.js';
 import {
   createLogger,
   loadWorkerEnv,
@@ -102,7 +103,15 @@ async function main(): Promise<number> {
       log: say,
     });
     cleanups.push({ name: 'redis', run: () => redis.stop() });
-    const source = { ...process.env, REDIS_URL: redis.url, DATA_DIR: dataDir };
+    const source: Record<string, string | undefined> = { ...process.env, REDIS_URL: redis.url, DATA_DIR: dataDir };
+    // No SMTP server configured: the worker mails a local sink whose mails the web app shows.
+    let devInbox: DevInbox | null = null;
+    if (withWorker && !loadWorkerEnv(source).SMTP_URL) {
+      devInbox = await DevInbox.start({ host: '127.0.0.1' });
+      const inbox = devInbox;
+      cleanups.push({ name: 'dev inbox', run: () => inbox.close() });
+      source.SMTP_URL = inbox.url;
+    }
     const env = loadApiEnv(source);
     // Links in the worker's mails point where the API is reached.
     const workerEnv = loadWorkerEnv({ ...source, PUBLIC_URL: env.PUBLIC_URL });
@@ -122,7 +131,7 @@ async function main(): Promise<number> {
     // The API's own connection: job producers, rate limits and live events.
     const apiRedis = await openApiRedis(redis.url);
     cleanups.push({ name: 'api redis', run: async () => void apiRedis?.disconnect() });
-    const app = createApp({ env, db, redis: apiRedis, queuePrefix: env.QUEUE_PREFIX });
+    const app = createApp({ env, db, redis: apiRedis, queuePrefix: env.QUEUE_PREFIX, devInbox });
     cleanups.push({ name: 'api', run: () => app.close() });
     try {
       await app.listen({ port: env.PORT, host });
@@ -153,6 +162,14 @@ async function main(): Promise<number> {
       if (metricsListener) say(`  metrics:  ${metricsListener.url}`);
       else if (env.METRICS_TOKEN)
         say(`  metrics:  http://${urlHost(host)}:${port}/metrics (Authorization: Bearer $METRICS_TOKEN)`);
+      if (devInbox) {
+        say(
+          `  mail:     dev inbox at http://${urlHost(host)}:${port}/dev/inbox (SMTP_URL unset: nothing is delivered)`,
+        );
+        if (!isLoopback(host)) say(`  warning:  HOST=${host}: anyone who reaches this server can read the dev inbox.`);
+      } else if (withWorker) {
+        say(`  mail:     ${redactUrl(workerEnv.SMTP_URL)}`);
+      }
       say(`  multi-tenant: ${env.MULTI_TENANT_ENABLED ? 'enabled' : 'disabled (MULTI_TENANT_ENABLED=false)'}`);
       const users = await db.platform({}, (em) => countUsers(em));
       say(`  ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -194,6 +211,10 @@ async function main(): Promise<number> {
     onSignal = stop;
     if (signalled) stop(signalled);
   });
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
 function portMessage(code: string, host: string, port: number): string {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { INVITATION_EMAIL_QUEUE, type InvitationEmailJob, invitationEmailJobId } from '@tenantry/worker';
 import { Queue } from 'bullmq';
 import { createOrgOver, createTokenOver, type RestUser, rest, signUpOver, testLicense } from './server.js';
@@ -64,6 +65,30 @@ export class Fixtures {
     });
   }
 
+  /** A deletion request of an org of its own (scheduled, not run: no worker here). */
+  deletion(): Promise<{ id: string; orgId: string }> {
+    return this.once('deletion', async () => {
+      const org = await createOrgOver(this.url, this.admin, 'Contract Doomed');
+      const res = await rest(this.url, 'DELETE', `/api/orgs/${org.id}?confirm=${encodeURIComponent(org.slug)}`, {
+        cookie: this.admin.cookie,
+      });
+      if (res.status !== 202) throw new Error(`delete org: ${res.status} ${JSON.stringify(res.body)}`);
+      return { id: res.body.deletionId as string, orgId: org.id };
+    });
+  }
+
+  /** An alert rule of the admin's active org. */
+  alertRule(): Promise<{ id: string }> {
+    return this.once('alertRule', async () => {
+      const res = await rest(this.url, 'POST', '/api/alert-rules', {
+        cookie: this.admin.cookie,
+        body: { name: 'Contract CPU', metric: 'cpu', comparison: 'gt', threshold: 0.9 },
+      });
+      if (res.status !== 201) throw new Error(`alert rule: ${res.status} ${JSON.stringify(res.body)}`);
+      return { id: res.body.id as string };
+    });
+  }
+
   /** An API token of `admin` bound to `org()`. */
   apiToken(): Promise<{ id: string; token: string }> {
     return this.once('apiToken', async () =>
@@ -79,6 +104,10 @@ export const PATH_FIXTURES: Record<string, (f: Fixtures) => Promise<string>> = {
   invitationId: async (f) => (await f.invitation()).id,
   token: async (f) => (await f.invitation()).token,
   tokenId: async (f) => (await f.apiToken()).id,
+  deletionId: async (f) => (await f.deletion()).id,
+  ruleId: async (f) => (await f.alertRule()).id,
+  // The mails of the development inbox; the contract server has none (see RECIPES).
+  id: async () => randomUUID(),
 };
 
 /** What an operation needs beyond values generated from its schema. */
@@ -90,6 +119,10 @@ export interface Recipe {
   /** Body fields that must be real (ids of users, credentials, keys). */
   body?: (f: Fixtures) => Promise<Record<string, unknown>>;
   query?: (f: Fixtures) => Promise<Record<string, string>>;
+  /** Path parameters other than the generic fixtures. */
+  params?: (f: Fixtures) => Promise<Record<string, string>>;
+  /** Runs before the valid request (state the operation reads). */
+  before?: (f: Fixtures) => Promise<void>;
   /** Why a valid request does not answer the documented success (yet), and what it answers. */
   expect?: { status: number; code: string; because: string };
 }
@@ -108,14 +141,34 @@ export const RECIPES: Record<string, Recipe> = {
   'orgs-leave': {
     cookie: async (f) => (await f.member()).cookie,
   },
-  'orgs-remove': {
-    query: async (f) => ({ confirm: (await f.org()).slug }),
-    expect: {
-      status: 409,
-      code: 'ORG_DELETION_UNAVAILABLE',
-      because: 'deletion arrives with the tenant administration slice (then: 202 with the deletion id)',
-    },
+  'orgs-remove': { query: async (f) => ({ confirm: (await f.org()).slug }) },
+  // The org of a scheduled deletion is restored by its owner.
+  'deletions-restore': { params: async (f) => ({ orgId: (await f.deletion()).orgId }) },
+  'admin-tenants-remove': { query: async (f) => ({ confirm: (await f.org()).slug }) },
+  'alertRules-create': { body: async () => ({ metric: 'cpu', comparison: 'gt', threshold: 0.9 }) },
+  'logo-put': { body: async () => ({ contentType: 'image/png', data: TINY_PNG.toString('base64') }) },
+  'logo-get': { before: putLogo },
+  'devInbox-list': {
+    expect: { status: 404, code: 'NOT_FOUND', because: 'a server with SMTP configured has no development inbox' },
+  },
+  'devInbox-byId': {
+    expect: { status: 404, code: 'NOT_FOUND', because: 'a server with SMTP configured has no development inbox' },
   },
   'invitations-accept': { cookie: async (f) => (await f.invitation()).invitee.cookie },
   'admin-license-activate': { body: async () => ({ key: (await testLicense()).key }) },
 };
+
+/** A 1×1 PNG: the logo `logo-get` serves. */
+const TINY_PNG = Buffer.from(
+  '89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8ffff3f0005fe02fe0dc2b4a30000000049454e44ae426082',
+  'hex',
+);
+
+async function putLogo(f: Fixtures): Promise<void> {
+  const org = await f.org();
+  const res = await rest(f.url, 'PUT', `/api/orgs/${org.id}/logo`, {
+    cookie: f.admin.cookie,
+    body: { contentType: 'image/png', data: TINY_PNG.toString('base64') },
+  });
+  if (res.status !== 200) throw new Error(`put logo: ${res.status} ${JSON.stringify(res.body)}`);
+}

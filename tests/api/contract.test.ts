@@ -25,7 +25,7 @@ interface Operation {
   security?: unknown[];
   parameters?: Parameter[];
   requestBody?: { content: { 'application/json': { schema: Schema } } };
-  responses: Record<string, { content?: { 'application/json'?: { schema: Schema } } }>;
+  responses: Record<string, { content?: Record<string, { schema: Schema } | undefined> }>;
 }
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
@@ -41,7 +41,8 @@ const operations: { method: string; path: string; op: Operation }[] = [];
 let refused: Fixtures;
 
 beforeAll(async () => {
-  server = await startTestServer({ redis: true });
+  // A grace period, so a scheduled deletion can be restored (`deletions-restore`).
+  server = await startTestServer({ redis: true, env: { DELETION_GRACE: '1h' } });
   admin = await signUpOver(server.url, 'Contract Admin');
   expect(admin.platformRole).toBe('superadmin');
   doc = (await (await fetch(`${server.url}/api/openapi.json`)).json()) as typeof doc;
@@ -124,7 +125,7 @@ interface Call {
   bearer?: string | null;
 }
 
-async function call(req: Call): Promise<{ status: number; body: any; contentType: string }> {
+async function call(req: Call): Promise<{ status: number; body: any; bytes: Buffer; contentType: string }> {
   const headers: Record<string, string> = { origin: server.url };
   if (req.cookie) headers.cookie = req.cookie;
   if (req.bearer) headers.authorization = `Bearer ${req.bearer}`;
@@ -135,11 +136,14 @@ async function call(req: Call): Promise<{ status: number; body: any; contentType
     headers,
     ...(req.body !== undefined ? { body: JSON.stringify(req.body) } : {}),
   });
-  const text = await res.text();
+  const contentType = res.headers.get('content-type') ?? '';
+  const bytes = Buffer.from(await res.arrayBuffer());
+  const json = /^application\/json/.test(contentType);
   return {
     status: res.status,
-    body: text ? JSON.parse(text) : undefined,
-    contentType: res.headers.get('content-type') ?? '',
+    body: json && bytes.length > 0 ? JSON.parse(bytes.toString('utf8')) : undefined,
+    bytes,
+    contentType,
   };
 }
 
@@ -170,6 +174,7 @@ async function validRequest(method: string, path: string, op: Operation, shared?
       query[param.name] = String(generate(param.schema, param.name));
     }
   }
+  Object.assign(params, (await recipe.params?.(fixtures)) ?? {});
   Object.assign(query, (await recipe.query?.(fixtures)) ?? {});
   const bodySchema = op.requestBody?.content['application/json'].schema;
   const body = bodySchema
@@ -206,9 +211,11 @@ describe('the OpenAPI contract', () => {
 
   it('answers every valid request with the documented status and a body that matches its schema', async () => {
     for (const { method, path, op } of operations) {
-      const req = await validRequest(method, path, op);
-      const res = await call(req);
       const recipe = RECIPES[op.operationId];
+      const fixtures = new Fixtures(server.url, admin, server.prefix);
+      await recipe?.before?.(fixtures);
+      const req = await validRequest(method, path, op, fixtures);
+      const res = await call(req);
       if (recipe?.expect) {
         expect(res.status, `${op.operationId}: ${recipe.expect.because}`).toBe(recipe.expect.status);
         expect(res.body.code).toBe(recipe.expect.code);
@@ -217,7 +224,14 @@ describe('the OpenAPI contract', () => {
       }
       const status = successStatus(op);
       expect(res.status, `${method.toUpperCase()} ${req.path} → ${JSON.stringify(res.body)}`).toBe(Number(status));
-      expect(res.contentType).toMatch(/^application\/json/);
+      const documented = Object.keys(op.responses[status]!.content ?? {});
+      const served = res.contentType.split(';')[0]!.trim();
+      expect(documented, `${op.operationId} documents ${served}`).toContain(served);
+      if (served !== 'application/json') {
+        // Files and streams (logo, audit export): the documented type, and a body.
+        expect(res.bytes.length, `${op.operationId} answers a body`).toBeGreaterThan(0);
+        continue;
+      }
       const schema = op.responses[status]!.content?.['application/json']?.schema;
       expect(schema, `${op.operationId} documents its success body`).toBeDefined();
       const validate = validatorFor(schema!);

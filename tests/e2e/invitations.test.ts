@@ -196,6 +196,51 @@ describe('invitation by email, end to end', () => {
     expect(actions).toEqual(expect.arrayContaining(['invitation.created', 'invitation.sent', 'invitation.accepted']));
   });
 
+  it('mails the link; an existing user, signed in with the invited address, accepts and lands in the org', async () => {
+    const ownerCookie = await signUp(`owner-${randomUUID()}@example.com`, 'Oscar Owner');
+    const org = await req('POST', '/api/orgs', { cookie: ownerCookie, body: { name: 'Existing Users Inc' } });
+    const invitee = `existing-${randomUUID()}@example.com`;
+    const inviteeCookie = await signUp(invitee, 'Erin Existing');
+    const home = await req('POST', '/api/orgs', { cookie: inviteeCookie, body: { name: 'Erin Home' } });
+    expect(home.status).toBe(201);
+
+    const arriving = nextMail();
+    const inv = await req('POST', `/api/orgs/${org.body.id}/invitations`, {
+      cookie: ownerCookie,
+      body: { email: invitee, role: 'admin' },
+    });
+    expect(inv.status).toBe(201);
+    const mail = await arriving;
+    expect(mail.messageId).toBe(`<invite-${inv.body.id}-1@tenantry.example.com>`);
+    expect(mail.subject).toBe('Oscar Owner invited you to Existing Users Inc on Tenantry');
+    const token = mail.text?.match(/https:\/\/tenantry\.example\.com\/invite\/(\S+)/)?.[1];
+    expect(token).toBeDefined();
+
+    // Someone else signed in cannot use it; the invitee can, once.
+    const stranger = await signUp(`stranger-${randomUUID()}@example.com`, 'Sam Stranger');
+    const refused = await req('POST', `/api/invitations/${token}/accept`, { cookie: stranger });
+    expect(refused.status).toBe(403);
+    expect(refused.body.code).toBe('INVITATION_EMAIL_MISMATCH');
+
+    const accepted = await req('POST', `/api/invitations/${token}/accept`, { cookie: inviteeCookie });
+    expect(accepted.status).toBe(200);
+    expect(accepted.body).toMatchObject({ orgId: org.body.id, name: 'Existing Users Inc', role: 'admin' });
+    const me = await req('GET', '/api/auth/me', { cookie: inviteeCookie });
+    expect(me.body.activeOrg).toMatchObject({ id: org.body.id, name: 'Existing Users Inc' });
+    expect(me.body.memberships).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ orgId: home.body.id, role: 'owner' }),
+        expect.objectContaining({ orgId: org.body.id, role: 'admin' }),
+      ]),
+    );
+    const current = await req('GET', '/api/org', { cookie: inviteeCookie });
+    expect(current.body).toMatchObject({ id: org.body.id, role: 'admin' });
+    const members = await req('GET', `/api/orgs/${org.body.id}/members`, { cookie: ownerCookie });
+    expect(members.body.members).toContainEqual(expect.objectContaining({ email: invitee, role: 'admin' }));
+    const again = await req('POST', `/api/invitations/${token}/accept`, { cookie: inviteeCookie });
+    expect(again.body.code).toBe('INVITATION_USED');
+  });
+
   async function ownerWithOrg(name: string) {
     const cookie = await signUp(`owner-${randomUUID()}@example.com`, 'Olivia Owner');
     const org = await req('POST', '/api/orgs', { cookie, body: { name } });

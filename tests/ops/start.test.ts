@@ -1,8 +1,10 @@
 import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { baseEnv, freePort, isAlive, ROOT, run, type Spawned } from './helpers.js';
 
@@ -12,6 +14,8 @@ const STARTUP_MS = 90_000;
 
 const dirs: string[] = [];
 const processes: Spawned[] = [];
+/** BullMQ prefixes the starts used on the machine's Redis, removed afterwards. */
+const prefixes: string[] = [];
 
 function dataDir(): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'tenantry-start-'));
@@ -20,7 +24,10 @@ function dataDir(): string {
 }
 
 function start(env: Record<string, string>): Spawned {
-  const spawned = run(['scripts/start.ts'], env);
+  // Queues (and the expiry scheduler) of this start live under a prefix of its own.
+  const prefix = `test-start-${randomUUID()}`;
+  prefixes.push(prefix);
+  const spawned = run(['scripts/start.ts'], { QUEUE_PREFIX: prefix, ...env });
   processes.push(spawned);
   return spawned;
 }
@@ -43,7 +50,19 @@ afterEach(async () => {
   for (const spawned of processes.splice(0)) await spawned.terminate();
 });
 
-afterAll(() => {
+afterAll(async () => {
+  const redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 1, lazyConnect: true });
+  redis.on('error', () => {});
+  try {
+    for (const prefix of prefixes) {
+      const keys = await redis.keys(`${prefix}:*`);
+      if (keys.length > 0) await redis.del(...keys);
+    }
+  } catch {
+    // No Redis on this machine: nothing was left there.
+  } finally {
+    redis.disconnect();
+  }
   for (const dir of dirs) {
     // A private Redis outlives a start that was killed: stop it before its directory goes.
     const pidFile = path.join(dir, 'redis', 'redis.pid');
@@ -77,6 +96,79 @@ describe('pnpm start', () => {
     expect(code).toBe(0);
     expect(ms).toBeLessThan(10_000);
     expect(platform.stdout()).toContain('Tenantry stopped.');
+  });
+
+  it('without SMTP_URL, mails an invitation to the dev inbox, which the API and the web app serve', async () => {
+    const port = await freePort();
+    const platform = start(baseEnv({ DATA_DIR: dataDir(), PORT: String(port), REDIS_URL: 'redis://127.0.0.1:6379' }));
+    const [, url] = await platform.waitForOutput(RUNNING, STARTUP_MS);
+    expect(platform.stdout()).toContain(`mail:     dev inbox at ${url}/dev/inbox`);
+    const config = (await (await fetch(`${url}/api/config`)).json()) as { devInbox: boolean };
+    expect(config.devInbox).toBe(true);
+
+    const signup = await fetch(`${url}/api/auth/signup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'owner@example.com', password: 'correct horse battery', name: 'Olivia Owner' }),
+    });
+    expect(signup.status).toBe(201);
+    const cookie = (signup.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const invite = await fetch(`${url}/api/orgs/default/invitations`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie },
+      body: JSON.stringify({ email: 'new.hire@example.com', role: 'viewer' }),
+    });
+    expect(invite.status).toBe(201);
+
+    let mails: { id: string; to: string[]; subject: string }[] = [];
+    const deadline = Date.now() + 30_000;
+    while (mails.length === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      mails = ((await (await fetch(`${url}/api/dev/inbox`)).json()) as { mails: typeof mails }).mails;
+    }
+    expect(mails).toEqual([
+      expect.objectContaining({
+        to: ['new.hire@example.com'],
+        subject: 'Olivia Owner invited you to Default on Tenantry',
+      }),
+    ]);
+    const mail = (await (await fetch(`${url}/api/dev/inbox/${mails[0]!.id}`)).json()) as {
+      text: string;
+      links: string[];
+    };
+    const link = `http://localhost:${port}/invite/`;
+    expect(mail.text).toContain(link);
+    expect(mail.links).toEqual([expect.stringContaining(link)]);
+    const invitation = await fetch(`${url}/api/invitations/${mail.links[0]!.slice(link.length)}`);
+    expect(await invitation.json()).toMatchObject({
+      orgName: 'Default',
+      email: 'new.hire@example.com',
+      status: 'pending',
+    });
+
+    const page = await fetch(`${url}/dev/inbox`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    expect((await stop(platform)).code).toBe(0);
+  });
+
+  it('with SMTP_URL set, runs no dev inbox: its API answers 404', async () => {
+    const port = await freePort();
+    const platform = start(
+      baseEnv({
+        DATA_DIR: dataDir(),
+        PORT: String(port),
+        REDIS_URL: 'redis://127.0.0.1:6379',
+        SMTP_URL: `smtp://127.0.0.1:${await freePort()}`,
+      }),
+    );
+    const [, url] = await platform.waitForOutput(RUNNING, STARTUP_MS);
+    expect(platform.stdout()).not.toContain('dev inbox');
+    expect(((await (await fetch(`${url}/api/config`)).json()) as { devInbox: boolean }).devInbox).toBe(false);
+    const inbox = await fetch(`${url}/api/dev/inbox`);
+    expect(inbox.status).toBe(404);
+    expect(await inbox.json()).toMatchObject({ code: 'NOT_FOUND' });
+    expect((await stop(platform)).code).toBe(0);
   });
 
   it('starts a private Redis under DATA_DIR when nothing answers at REDIS_URL, and stops it again', async () => {

@@ -3,6 +3,7 @@ import type {} from '@fastify/cookie';
 import type { Db } from '@tenantry/db';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
+import type { DevInboxReader } from './dev-inbox.js';
 import type { ApiEnv } from './env.js';
 import { createJobQueues, type JobQueues } from './jobs.js';
 import type { LicenseService } from './license.js';
@@ -45,6 +46,8 @@ export interface Context {
   redis: Redis | null;
   /** Producers of the worker's queues (no-ops answering null without Redis). */
   queues: JobQueues;
+  /** The development inbox of `pnpm start` without SMTP_URL; null everywhere else. */
+  devInbox: DevInboxReader | null;
   /** Sets a response header (e.g. `Retry-After`); a no-op for in-process callers. */
   setHeader(name: string, value: string): void;
   /** The Fastify request, absent for in-process callers (`createCaller`). */
@@ -63,6 +66,7 @@ export interface ContextDeps {
   license: LicenseService;
   redis?: Redis | null;
   queues?: JobQueues;
+  devInbox?: DevInboxReader | null;
 }
 
 /** Whether the request authenticates with `Authorization: Bearer …`. */
@@ -112,6 +116,7 @@ export function createContextFactory(deps: ContextDeps) {
       license: deps.license,
       redis,
       queues,
+      devInbox: deps.devInbox ?? null,
       log: req.log,
       // A bearer request never rides on the cookie too: it is exempt from the CSRF check.
       sessionToken: isBearerRequest(req) ? null : req.cookies?.[SESSION_COOKIE] || null,
@@ -151,6 +156,7 @@ export function createInnerContext(
     license: deps.license,
     redis,
     queues: deps.queues ?? createJobQueues(redis),
+    devInbox: deps.devInbox ?? null,
     log: deps.log,
     sessionToken: deps.sessionToken ?? null,
     bearerToken: deps.bearerToken ?? null,

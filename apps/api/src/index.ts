@@ -14,6 +14,7 @@ export {
   type ReportedResource,
 } from './alerts/evaluate.js';
 export { type Context, createInnerContext } from './context.js';
+export { DevInbox, type DevInboxOptions, type DevInboxReader, type DevMail, type DevMailSummary } from './dev-inbox.js';
 export { type ApiEnv, loadApiEnv } from './env.js';
 export { createJobQueues, type JobQueues } from './jobs.js';
 export { LicenseService, type LicenseState } from './license.js';

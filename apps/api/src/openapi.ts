@@ -9,6 +9,7 @@ import { describeAuditExport } from './audit-export.js';
 import { SESSION_COOKIE } from './context.js';
 import type { ApiEnv } from './env.js';
 import { healthOutput } from './health.js';
+import { describeLogoRead } from './logo-route.js';
 import { appRouter } from './root.js';
 import { orgCollectionProcedure, orgProcedure, tenantProcedure } from './trpc.js';
 import { VERSION } from './version.js';
@@ -200,7 +201,7 @@ export function createOpenApiDocument(env: Pick<ApiEnv, 'PUBLIC_URL'>): OpenAPIO
     ...doc.components,
     schemas: { ...schemas, ApiError: apiError, ApiIssue: apiIssue, Health: jsonSchemaOf(healthOutput) } as never,
   };
-  return describeAuditExport(doc);
+  return describeLogoRead(describeAuditExport(doc));
 }
 
 /** The web app's brand mark and name, for the reference page's header. */

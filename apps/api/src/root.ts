@@ -3,6 +3,7 @@ import { alertRulesRouter } from './routers/alert-rules.js';
 import { alertsRouter } from './routers/alerts.js';
 import { auditRouter } from './routers/audit.js';
 import { authRouter } from './routers/auth.js';
+import { devInboxRouter } from './routers/dev-inbox.js';
 import { invitationsRouter } from './routers/invitations.js';
 import { logoRouter } from './routers/logo.js';
 import { membersRouter } from './routers/members.js';
@@ -29,6 +30,7 @@ export const appRouter = router({
   alertRules: alertRulesRouter,
   alerts: alertsRouter,
   audit: auditRouter,
+  devInbox: devInboxRouter,
 });
 
 /** The router's type: the only thing the web app and the SDK import from the API. */

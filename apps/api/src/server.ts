@@ -20,6 +20,7 @@ import type { Logger } from 'pino';
 import { fastifyTRPCOpenApiPlugin } from 'trpc-to-openapi';
 import { registerAuditExportRoute } from './audit-export.js';
 import { type Context, createContextFactory, isBearerRequest } from './context.js';
+import type { DevInboxReader } from './dev-inbox.js';
 import type { ApiEnv } from './env.js';
 import { type ApiErrorBody, trpcCodeForStatus } from './errors.js';
 import { createJobQueues } from './jobs.js';
@@ -48,6 +49,11 @@ export interface CreateAppOptions {
   redis?: Redis | null;
   /** BullMQ key prefix of the job queues (the worker must use the same); tests isolate with it. */
   queuePrefix?: string;
+  /**
+   * The development inbox (`pnpm start` without SMTP_URL), served at `/api/dev/inbox`. Absent,
+   * as on every production server, those paths answer 404.
+   */
+  devInbox?: DevInboxReader | null;
 }
 
 const BODY_LIMIT = 1024 * 1024;
@@ -183,7 +189,7 @@ export function createApp(opts: CreateAppOptions): FastifyInstance {
     opts.license ?? new LicenseService({ db, envKey: env.LICENSE_KEY, publicKeyPem: env.LICENSE_PUBLIC_KEY });
   const redis = opts.redis ?? null;
   const queues = createJobQueues(redis, opts.queuePrefix);
-  const createContext = createContextFactory({ db, env, license, redis, queues });
+  const createContext = createContextFactory({ db, env, license, redis, queues, devInbox: opts.devInbox ?? null });
   const publicOrigin = new URL(env.PUBLIC_URL).origin;
 
   const app = Fastify({

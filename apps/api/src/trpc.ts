@@ -164,8 +164,12 @@ export interface TenantCtx {
   membership: MembershipRow;
   em: EntityManager;
   audit: AuditFn;
-  /** Runs `fn` once the unit of work has committed (e.g. enqueue a job about rows it wrote). */
-  afterCommit: (fn: () => Promise<void>) => void;
+  /**
+   * Runs `fn` once the unit of work has committed (never if it rolls back): for effects outside
+   * the database that must not run ahead of it, such as enqueueing a job that reads the rows.
+   * A failing `fn` is logged; the request still succeeds.
+   */
+  afterCommit(fn: () => Promise<unknown> | unknown): void;
 }
 
 interface UnitInfo {
@@ -215,7 +219,7 @@ async function inTenantUnit<R extends { ok: boolean }>(
   await spendRateBudget(ctx, org);
   const who = { ...auditActor(ctx.actor, ctx.user, membership), ip: ctx.ip };
   let result: R | undefined;
-  const committed: (() => Promise<void>)[] = [];
+  const committed: (() => Promise<unknown> | unknown)[] = [];
   try {
     await ctx.db.tenant({ orgId: org.id, userId: ctx.user.id }, async (em) => {
       let audited = false;
@@ -223,9 +227,7 @@ async function inTenantUnit<R extends { ok: boolean }>(
         audited = true;
         return appendRequestAudit(em, org.id, who, entry);
       };
-      const afterCommit = (fn: () => Promise<void>) => {
-        committed.push(fn);
-      };
+      const afterCommit = (fn: () => Promise<unknown> | unknown) => void committed.push(fn);
       result = await run({ org, membership, em, audit, afterCommit });
       if (!result.ok) throw ROLLBACK;
       if (info.type === 'mutation' && !audited && info.meta?.audit !== false) {
@@ -239,7 +241,13 @@ async function inTenantUnit<R extends { ok: boolean }>(
     if (error !== ROLLBACK) throw error;
     return result as R;
   }
-  for (const fn of committed) await fn();
+  for (const fn of committed) {
+    try {
+      await fn();
+    } catch (error) {
+      ctx.log.error({ err: error, orgId: org.id }, 'an effect after the commit failed');
+    }
+  }
   return result as R;
 }
 

@@ -8,7 +8,9 @@ import { TenantsPage } from './pages/admin/tenants';
 import { AlertsPage } from './pages/alerts/alerts-page';
 import { AuditLogPage } from './pages/audit-log';
 import { SignInPage, SignUpPage } from './pages/auth-pages';
+import { DevInboxPage } from './pages/dev-inbox';
 import { HomePage } from './pages/home';
+import { InvitePage } from './pages/invite';
 import { NotFoundPage } from './pages/not-found';
 import { ServerPage } from './pages/server-page';
 import { ApiTokensPage } from './pages/settings/api-tokens';
@@ -32,6 +34,8 @@ export function App() {
             <Route path="/signin" component={SignInPage} />
             <Route path="/signup" component={SignUpPage} />
             <Route path="/admin/jobs/*" component={ServerPage} />
+            <Route path="/invite/:token" component={InvitePage} />
+            <Route path="/dev/inbox/:id?" component={DevInboxPage} />
             <Route path="/" component={AppShell}>
               <Route path="/" component={HomePage} />
               <Route path="/settings" component={SettingsLayout}>

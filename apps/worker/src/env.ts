@@ -1,3 +1,4 @@
+import { parseDuration } from '@tenantry/core';
 import { z } from 'zod';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -12,7 +13,7 @@ const schema = z.object({
   DATA_DIR: z.string().min(1).default('./.data'),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'must be an smtp:// or smtps:// URL' }).optional(),
-  SMTP_FROM: z.string().min(1).optional(),
+  SMTP_FROM: z.string().min(1).max(320).optional(),
   QUEUE_PREFIX: z
     .string()
     .regex(/^[\w.-]{1,64}$/, 'must be 1–64 letters, digits, dots, dashes or underscores')
@@ -24,6 +25,17 @@ const schema = z.object({
     .max(100_000, 'must be at most 100000')
     .default(10_000),
   PUBLIC_URL: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+  INVITATION_EXPIRY_INTERVAL: z
+    .string()
+    .default('1m')
+    .transform((value, ctx) => {
+      const ms = parseDuration(value);
+      if (ms === null || ms < 100) {
+        ctx.addIssue({ code: 'custom', message: 'must be a duration such as 1m, 30s or 500ms (at least 100ms)' });
+        return z.NEVER;
+      }
+      return ms;
+    }),
 });
 
 /** The worker's validated configuration. */
@@ -45,6 +57,8 @@ export interface WorkerEnv {
   DELETION_BATCH_ROWS: number;
   /** Where people reach Tenantry: links in alert mails (none when unset). */
   PUBLIC_URL?: string | undefined;
+  /** How often the scheduler marks expired invitations, in ms (default one minute). */
+  INVITATION_EXPIRY_INTERVAL: number;
 }
 
 /** A URL with its password replaced by `***`, safe to print in logs and error messages. */

@@ -21,10 +21,12 @@ export {
   escapeHtml,
   type MailMessage,
   mailTransport,
+  SMTP_POOL_SIZE,
   sendMail,
 } from './mail.js';
 export { type AlertMailContext, alertMail, processAlertNotification } from './processors/alert-notification.js';
-export { invitationMail, processInvitationEmail } from './processors/invitation-email.js';
+export { type InvitationEmailOutcome, invitationMail, processInvitationEmail } from './processors/invitation-email.js';
+export { processInvitationExpiry, processInvitationExpirySweep } from './processors/invitation-expiry.js';
 export { type OrgDeletionResult, processOrgDeletion } from './processors/org-deletion.js';
 export {
   type JobProcessor,
@@ -40,12 +42,22 @@ export {
   alertNotificationJobId,
 } from './queues/alert-notification.js';
 export {
+  INVITATION_EMAIL_CONCURRENCY,
   INVITATION_EMAIL_JOB_OPTIONS,
   INVITATION_EMAIL_QUEUE,
   type InvitationEmailJob,
   invitationEmailJobId,
+  invitationMessageId,
   openInvitationEmailQueue,
 } from './queues/invitation-email.js';
+export {
+  INVITATION_EXPIRY_JOB_OPTIONS,
+  INVITATION_EXPIRY_QUEUE,
+  INVITATION_EXPIRY_SCHEDULER,
+  INVITATION_EXPIRY_SWEEP_QUEUE,
+  type InvitationExpiryJob,
+  invitationExpiryJobId,
+} from './queues/invitation-expiry.js';
 export {
   enqueueOrgDeletion,
   ORG_DELETION_JOB_OPTIONS,

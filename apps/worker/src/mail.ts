@@ -9,13 +9,22 @@ const transports = new Map<string, Transporter>();
 /** The From header when SMTP_FROM is unset. */
 export const DEFAULT_MAIL_FROM = 'Tenantry <no-reply@tenantry.local>';
 
-/** One pooled transport per SMTP URL. */
+/** SMTP connections of one worker process's pooled transport. */
+export const SMTP_POOL_SIZE = 5;
+
+/**
+ * One pooled transport per SMTP URL. Connections are reused for any number of messages
+ * (nodemailer's default closes them after 100).
+ */
 export function mailTransport(smtpUrl: string): Transporter {
   let transport = transports.get(smtpUrl);
   if (!transport) {
-    const url = new URL(smtpUrl);
-    url.searchParams.set('pool', 'true');
-    transport = nodemailer.createTransport(url.toString());
+    transport = nodemailer.createTransport({
+      url: smtpUrl,
+      pool: true,
+      maxConnections: SMTP_POOL_SIZE,
+      maxMessages: Number.POSITIVE_INFINITY,
+    } as Parameters<typeof nodemailer.createTransport>[0]);
     transports.set(smtpUrl, transport);
   }
   return transport;
@@ -30,6 +39,8 @@ export function closeMailTransports(): void {
 /** A message as processors compose it. */
 export interface MailMessage {
   to: string | string[];
+  /** A fixed Message-ID, so every attempt of one mail is the same message to the receiver. */
+  messageId?: string;
   subject: string;
   text: string;
   html: string;

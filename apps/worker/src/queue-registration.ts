@@ -1,5 +1,5 @@
 import type { Db } from '@tenantry/db';
-import type { Job } from 'bullmq';
+import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { WorkerEnv } from './env.js';
@@ -22,6 +22,11 @@ export interface ProcessorContext {
   readonly token?: string;
   /** Aborted when the worker is closing: long jobs stop at a safe point and come back later. */
   readonly signal?: AbortSignal;
+  /**
+   * A producer for the queue `name` on the worker's connection and prefix, for processors that
+   * fan out work (one job per org); when started through `startWorker`.
+   */
+  queue?<Data = unknown>(name: string): Queue<Data>;
 }
 
 /**
@@ -43,6 +48,11 @@ export interface QueueRegistration<Data = unknown> {
   maxStalledCount?: number;
   /** Runs once the queue's worker is ready (e.g. re-enqueue work a lost Redis forgot). */
   onStart?: (ctx: ProcessorContext) => Promise<unknown>;
+  /**
+   * A BullMQ job scheduler on this queue, upserted when the worker starts: a job named `id`
+   * (no data) every `every(env)` ms. Several workers upserting the same id share one schedule.
+   */
+  scheduler?: { id: string; every: (env: WorkerEnv) => number };
 }
 
 /** Options of a queue beside its name and processor. */

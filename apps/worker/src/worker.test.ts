@@ -42,6 +42,17 @@ describe('worker configuration', () => {
     expect(() => loadWorkerEnv({ DATABASE_URL: 'mysql://x' })).toThrow(/DATABASE_URL/);
   });
 
+  it('takes a queue prefix and an expiry interval, defaulting to bull and one minute', () => {
+    expect(loadWorkerEnv({})).toMatchObject({ QUEUE_PREFIX: 'bull', INVITATION_EXPIRY_INTERVAL: 60_000 });
+    expect(loadWorkerEnv({ QUEUE_PREFIX: 'tenantry-eu', INVITATION_EXPIRY_INTERVAL: '30s' })).toMatchObject({
+      QUEUE_PREFIX: 'tenantry-eu',
+      INVITATION_EXPIRY_INTERVAL: 30_000,
+    });
+    expect(() => loadWorkerEnv({ QUEUE_PREFIX: 'a:b' })).toThrow(/QUEUE_PREFIX/);
+    expect(() => loadWorkerEnv({ INVITATION_EXPIRY_INTERVAL: 'often' })).toThrow(/INVITATION_EXPIRY_INTERVAL/);
+    expect(() => loadWorkerEnv({ SMTP_URL: 'http://mail.example.com' })).toThrow(/SMTP_URL/);
+  });
+
   it('never prints a password from a URL', () => {
     expect(() => loadWorkerEnv({ DATABASE_URL: 'mysql://u:s3cret@h/db' })).toThrow(/u:\*\*\*@h/);
     expect(() => loadWorkerEnv({ DATABASE_URL: 'mysql://u:s3cret@h/db' })).not.toThrow(/s3cret/);
@@ -83,12 +94,44 @@ describe('when Redis answers', () => {
     await worker.close();
   });
 
-  it('consumes the registered queues by default', async () => {
-    const worker = await startWorker({ env: loadWorkerEnv({ REDIS_URL }), logger: silent });
-    expect(worker.queues).toEqual(expect.arrayContaining(['invitation-email', 'org-deletion', 'alert-notification']));
-    await worker.close();
+  it('consumes the registered queues by default and schedules the invitation expiry sweep', async () => {
+    const prefix = `test-worker-${randomUUID()}`;
+    const worker = await startWorker({ env: loadWorkerEnv({ REDIS_URL }), logger: silent, prefix });
+    const sweep = new Queue('invitation-expiry-sweep', { connection: { url: REDIS_URL }, prefix });
+    try {
+      expect(worker.queues).toEqual(
+        expect.arrayContaining([
+          'invitation-email',
+          'invitation-expiry-sweep',
+          'invitation-expiry',
+          'org-deletion',
+          'alert-notification',
+        ]),
+      );
+      const schedulers = await sweep.getJobSchedulers();
+      expect(schedulers).toEqual([expect.objectContaining({ key: 'invitation-expiry', every: 60_000 })]);
+    } finally {
+      await worker.close();
+      await removeQueues(prefix, [
+        'invitation-email',
+        'invitation-expiry-sweep',
+        'invitation-expiry',
+        'org-deletion',
+        'alert-notification',
+      ]);
+      await sweep.close();
+    }
   });
 });
+
+/** Removes every key of the given queues under a test's own prefix. */
+async function removeQueues(prefix: string, names: string[]): Promise<void> {
+  for (const name of names) {
+    const queue = new Queue(name, { connection: { url: REDIS_URL }, prefix });
+    await queue.obliterate({ force: true }).catch(() => {});
+    await queue.close();
+  }
+}
 
 describe('when Redis does not answer', () => {
   it('fails to start with a message naming REDIS_URL', async () => {
@@ -135,7 +178,8 @@ describe('the standalone process', () => {
   }
 
   it('logs JSON lines and exits 0 within a few seconds of SIGTERM', async () => {
-    const worker = run({ REDIS_URL });
+    const prefix = `test-worker-${randomUUID()}`;
+    const worker = run({ REDIS_URL, QUEUE_PREFIX: prefix });
     try {
       await waitFor(() => worker.output().includes('worker started'), 30_000);
       const line = worker
@@ -150,6 +194,7 @@ describe('the standalone process', () => {
       expect(worker.output()).toContain('worker stopped');
     } finally {
       if (worker.child.exitCode === null && worker.child.pid) process.kill(-worker.child.pid, 'SIGKILL');
+      await removeQueues(prefix, ['invitation-email', 'invitation-expiry-sweep', 'invitation-expiry']);
     }
   }, 60_000);
 

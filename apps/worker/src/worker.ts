@@ -1,9 +1,10 @@
 import { createDb, type Db } from '@tenantry/db';
-import { UnrecoverableError, Worker } from 'bullmq';
+import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { redactUrl, type WorkerEnv } from './env.js';
 import { failedAttemptOutcome, recordJobOutcome } from './job-outcomes.js';
 import { createLogger, type Logger } from './logger.js';
+import { closeMailTransports } from './mail.js';
 import type { ProcessorContext, QueueRegistration } from './queue-registration.js';
 import { connectRedis, REDIS_CONNECT_TIMEOUT_MS } from './redis.js';
 import { REGISTRY } from './registry.js';
@@ -75,10 +76,22 @@ export async function startWorker({
       'DATABASE_URL is unset: this worker runs without a database. The embedded database belongs to `pnpm start`, which runs the worker itself; set DATABASE_URL to run workers separately.',
     );
   }
+  // Producers for processors that fan out (and for the schedulers), on the worker's connection.
+  const producers = new Map<string, Queue>();
+  const producer = <Data>(name: string): Queue<Data> => {
+    let queue = producers.get(name);
+    if (!queue) {
+      queue = new Queue(name, { connection, ...(prefix ? { prefix } : {}) });
+      queue.on('error', (error) => logger.warn({ err: error, queue: name }, 'queue error'));
+      producers.set(name, queue);
+    }
+    return queue as unknown as Queue<Data>;
+  };
   const contextFor = (jobLogger: Logger, job?: { token?: string; signal?: AbortSignal }): ProcessorContext => ({
     logger: jobLogger,
     env,
     redis: connection,
+    queue: producer,
     prefix: prefix ?? 'bull',
     ...(job?.token ? { token: job.token } : {}),
     ...(job?.signal ? { signal: job.signal } : {}),
@@ -115,11 +128,20 @@ export async function startWorker({
   });
   await Promise.all(workers.map((worker) => worker.waitUntilReady()));
   for (const queue of queues) {
-    if (!queue.onStart || !db) continue;
-    // Start-up chores must not stop the worker: they run again at the next start.
-    await queue.onStart(contextFor(logger.child({ queue: queue.name }))).catch((error: unknown) => {
-      logger.error({ err: error, queue: queue.name }, 'start-up task failed');
-    });
+    if (queue.onStart && db) {
+      // Start-up chores must not stop the worker: they run again at the next start.
+      await queue.onStart(contextFor(logger.child({ queue: queue.name }))).catch((error: unknown) => {
+        logger.error({ err: error, queue: queue.name }, 'start-up task failed');
+      });
+    }
+    if (!queue.scheduler) continue;
+    const every = queue.scheduler.every(env);
+    await producer(queue.name).upsertJobScheduler(
+      queue.scheduler.id,
+      { every },
+      { name: queue.scheduler.id, data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } },
+    );
+    logger.info({ queue: queue.name, scheduler: queue.scheduler.id, everyMs: every }, 'job scheduler ready');
   }
 
   const names = queues.map((queue) => queue.name);
@@ -136,6 +158,9 @@ export async function startWorker({
         for (const result of results) {
           if (result.status === 'rejected') logger.error({ err: result.reason }, 'worker did not close cleanly');
         }
+        await Promise.allSettled([...producers.values()].map((queue) => queue.close()));
+        // Idle pooled SMTP connections would otherwise keep the mail server (and this process) waiting.
+        closeMailTransports();
         await quit(connection);
         await ownDb?.close();
         logger.info('worker stopped');

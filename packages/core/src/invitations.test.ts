@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { parseDuration } from './duration.js';
 import { DomainError } from './errors.js';
-import { assertInvitationPending, assertInviteeEmail, invitationStatus, normalizeEmail } from './invitations.js';
+import {
+  assertInvitationPending,
+  assertInviteeEmail,
+  INVITATION_ATTEMPT_LIMITS,
+  invitableRoles,
+  invitationStatus,
+  inviteeMismatchMessage,
+  isInviteeEmail,
+  normalizeEmail,
+} from './invitations.js';
 
 const now = new Date('2026-06-01T12:00:00Z');
 const later = new Date('2026-06-08T12:00:00Z');
@@ -41,6 +50,41 @@ describe('invitee email', () => {
     expect(() => assertInviteeEmail({ invited: 'ann@example.com', accepting: 'bob@example.com' })).toThrow(
       /ann@example\.com.*bob@example\.com/,
     );
+  });
+});
+
+describe('when the accepting user signed in with another address', () => {
+  it('is told which address the invitation is for and which one they use, with the code', () => {
+    expect(isInviteeEmail({ invited: 'ann@example.com', accepting: ' Ann@Example.com' })).toBe(true);
+    expect(isInviteeEmail({ invited: 'ann@example.com', accepting: 'bob@example.com' })).toBe(false);
+    const message = inviteeMismatchMessage({ invited: 'ann@example.com', accepting: 'bob@example.com' });
+    expect(message).toContain('sent to ann@example.com');
+    expect(message).toContain('signed in as bob@example.com');
+    let thrown: unknown;
+    try {
+      assertInviteeEmail({ invited: 'ann@example.com', accepting: 'bob@example.com' });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toMatchObject({ code: 'INVITATION_EMAIL_MISMATCH', status: 403, message });
+  });
+});
+
+describe('roles a member may invite with', () => {
+  it('lets owners invite with every role, admins with every role but owner, and nobody else', () => {
+    expect(invitableRoles('owner')).toEqual(['owner', 'admin', 'editor', 'viewer']);
+    expect(invitableRoles('admin')).toEqual(['admin', 'editor', 'viewer']);
+    expect(invitableRoles('editor')).toEqual([]);
+    expect(invitableRoles('viewer')).toEqual([]);
+  });
+});
+
+describe('invitation attempt limits', () => {
+  it('leave room for a person retrying and stop a script, per invitation before per address', () => {
+    const { perInvitation, perAddress } = INVITATION_ATTEMPT_LIMITS;
+    expect(perInvitation.points).toBeGreaterThanOrEqual(5);
+    expect(perAddress.points).toBeGreaterThan(perInvitation.points);
+    expect(perAddress.points / perAddress.seconds).toBeLessThanOrEqual(0.1);
   });
 });
 

@@ -16,6 +16,12 @@ import {
 import { z } from 'zod';
 import { type Context, hashToken, newSessionToken } from '../context.js';
 import {
+  beginInvitationAttempt,
+  findAcceptableInvitation,
+  invitationTokenInput,
+  joinThroughInvitation,
+} from '../invitation-acceptance.js';
+import {
   emailInput,
   membershipOutput,
   nameInput,
@@ -38,12 +44,18 @@ function timingEqualiser(): Promise<string> {
 const userResponse = z.object({ user: userOutput });
 
 /** Starts a session for `user` in an open unit of work and sets the cookie. */
-async function startSession(ctx: Context, em: Parameters<typeof createSession>[0], user: UserRow) {
+async function startSession(
+  ctx: Context,
+  em: Parameters<typeof createSession>[0],
+  user: UserRow,
+  activeOrgId: string | null = null,
+) {
   const token = newSessionToken();
   const expiresAt = new Date(Date.now() + ctx.env.SESSION_TTL);
   await createSession(em, {
     tokenHash: hashToken(token),
     userId: user.id,
+    activeOrgId,
     expiresAt,
     ip: ctx.ip,
     userAgent: ctx.userAgent?.slice(0, 500) ?? null,
@@ -51,16 +63,56 @@ async function startSession(ctx: Context, em: Parameters<typeof createSession>[0
   return { token, expiresAt };
 }
 
+const joinedOrgOutput = z.object({ orgId: z.string(), slug: z.string(), name: z.string(), role: z.string() });
+
+/**
+ * Sign-up from an invitation link: the invitation must be pending and sent to this email; the
+ * account, its membership, the accepted invitation and the session (active in the invited org)
+ * commit together, or none of them does. Rate-limited like accepting.
+ */
+async function signUpFromInvitation(
+  ctx: Context,
+  input: { email: string; password: string; name: string; invitationToken: string },
+) {
+  const target = await beginInvitationAttempt(ctx, input.invitationToken);
+  const passwordHash = await hash(input.password);
+  const { user, session, joined } = await ctx.db.tenant({ orgId: target.org.id }, async (em) => {
+    // Says what is wrong with the invitation before anything else (expired, another email…).
+    await findAcceptableInvitation(em, target, input.email);
+    if (await findUserByEmail(em, input.email)) throw new DomainError('EMAIL_TAKEN');
+    const created = await createUser(em, { email: input.email, name: input.name, passwordHash });
+    const result = await joinThroughInvitation(em, target, created, ctx.ip);
+    created.defaultOrgId ??= target.org.id;
+    return { user: created, joined: result, session: await startSession(ctx, em, created, target.org.id) };
+  });
+  ctx.cookies.set(session.token, session.expiresAt);
+  ctx.log.info(
+    { event: 'signup', userId: user.id, platformRole: user.platformRole, orgId: joined.orgId },
+    'user signed up from an invitation',
+  );
+  return { user: toUserOutput(user), joined };
+}
+
 export const authRouter = router({
   /**
    * Creates an account and signs it in. The first user of an install becomes superadmin and
-   * owner of the default org; later users join orgs when added or invited.
+   * owner of the default org; later users join orgs when added or invited. With the token of
+   * a pending invitation to the same email, the new account joins its org with the invited
+   * role at once and lands there, even when sign-up is by invitation only.
    */
   signup: publicProcedure
     .meta({ openapi: { method: 'POST', path: '/auth/signup', tags: ['auth'], summary: 'Sign up', protect: false } })
-    .input(z.strictObject({ email: emailInput, password: passwordInput, name: nameInput }))
-    .output(userResponse)
+    .input(
+      z.strictObject({
+        email: emailInput,
+        password: passwordInput,
+        name: nameInput,
+        invitationToken: invitationTokenInput.optional(),
+      }),
+    )
+    .output(userResponse.extend({ joined: joinedOrgOutput.nullable() }))
     .mutation(async ({ ctx, input }) => {
+      if (input.invitationToken) return signUpFromInvitation(ctx, { ...input, invitationToken: input.invitationToken });
       const passwordHash = await hash(input.password);
       const defaultOrgId = ctx.db.defaultOrgId;
       // In the default org's scope, so the first user's owner membership passes RLS.
@@ -89,7 +141,7 @@ export const authRouter = router({
       });
       ctx.cookies.set(session.token, session.expiresAt);
       ctx.log.info({ event: 'signup', userId: user.id, platformRole: user.platformRole }, 'user signed up');
-      return { user: toUserOutput(user) };
+      return { user: toUserOutput(user), joined: null };
     }),
 
   /** Signs in with email and password; a previous session of this browser ends. */

@@ -1,35 +1,29 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import {
   assertCanAddMember,
   assertInvitationPending,
-  assertInviteeEmail,
   checkMemberLimit,
   DomainError,
   effectiveLimits,
   invitationStatus,
 } from '@tenantry/core';
 import {
-  acceptInvitation,
-  addMembership,
-  appendAuditEvent,
   countActiveMembers,
   countPendingInvitations,
   createInvitation,
   type EntityManager,
   findInvitation,
-  findMembership,
   findOrgById,
   findPendingInvitationByEmail,
-  findUserByEmail,
   findUserById,
   InvitationPendingError,
   type InvitationRow,
+  isMemberByEmail,
   listInvitations,
   type OrgRow,
   prepareResend,
-  recordInvitationToken,
   revokeInvitation,
-  setUserDefaultOrg,
+  setSessionActiveOrg,
 } from '@tenantry/db';
 import {
   INVITATION_EMAIL_JOB_OPTIONS,
@@ -38,53 +32,38 @@ import {
   invitationEmailJobId,
 } from '@tenantry/worker/queues/invitation-email';
 import { z } from 'zod';
+import {
+  assertInvitationOrgOpen,
+  beginInvitationAttempt,
+  invitationTokenInput,
+  joinThroughInvitation,
+} from '../invitation-acceptance.js';
+import { newInvitationToken, parseInvitationToken, tokenMatches } from '../invitation-tokens.js';
 import type { JobQueues } from '../jobs.js';
 import { emailInput, okOutput, orgRefInput, roleInput } from '../schemas.js';
-import { type AuditFn, authedProcedure, orgProcedure, publicProcedure, requirePermission, router } from '../trpc.js';
+import {
+  type AuditFn,
+  authedProcedure,
+  orgProcedure,
+  publicProcedure,
+  requirePermission,
+  requireSession,
+  router,
+  type TenantCtx,
+} from '../trpc.js';
 
-const UUID_HEX = /^[0-9a-f]{32}$/;
-
-/** `<base64url(orgId 16 bytes + invitationId 16 bytes)>.<base64url(32 random bytes)>` and the secret's hash. */
-export function newInvitationToken(orgId: string, invitationId: string): { token: string; hash: string } {
-  const ids = Buffer.from(`${orgId}${invitationId}`.replace(/-/g, ''), 'hex');
-  const secret = randomBytes(32).toString('base64url');
-  return { token: `${ids.toString('base64url')}.${secret}`, hash: hashSecret(secret) };
-}
-
-function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex');
-}
-
-function uuidOf(hex: string): string {
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
-/** Splits a token into its ids and the hash of its secret; null if it is not shaped like one. */
-export function parseInvitationToken(token: string): { orgId: string; invitationId: string; hash: string } | null {
-  const [ids, secret, extra] = token.split('.');
-  if (!ids || !secret || extra !== undefined || !/^[\w-]+$/.test(ids) || !/^[\w-]{43}$/.test(secret)) return null;
-  const hex = Buffer.from(ids, 'base64url').toString('hex');
-  if (hex.length !== 64) return null;
-  const org = hex.slice(0, 32);
-  const inv = hex.slice(32);
-  if (!UUID_HEX.test(org) || !UUID_HEX.test(inv)) return null;
-  return { orgId: uuidOf(org), invitationId: uuidOf(inv), hash: hashSecret(secret) };
-}
-
-/** Constant-time comparison of the presented secret's hash with the stored one. */
-function tokenMatches(stored: string | null, presented: string): boolean {
-  if (!stored) return false;
-  const a = Buffer.from(stored, 'hex');
-  const b = Buffer.from(presented, 'hex');
-  return a.length === b.length && timingSafeEqual(a, b);
-}
+export { newInvitationToken, parseInvitationToken } from '../invitation-tokens.js';
 
 const invitationOutput = z.object({
   id: z.string(),
   email: z.string(),
   role: z.string(),
   status: z.enum(['pending', 'accepted', 'revoked', 'expired']),
-  deliveryState: z.string(),
+  deliveryState: z.enum(['queued', 'sent', 'failed']),
+  /** Delivery attempts of the current send so far. */
+  deliveryAttempts: z.number(),
+  /** The SMTP error of the last failed attempt, if any. */
+  lastDeliveryError: z.string().nullable(),
   sendCount: z.number(),
   expiresAt: z.string(),
   sentAt: z.string().nullable(),
@@ -99,6 +78,8 @@ function toInvitationOutput(row: InvitationRow): z.infer<typeof invitationOutput
     role: row.role,
     status: invitationStatus(row),
     deliveryState: row.deliveryState,
+    deliveryAttempts: row.deliveryAttempts,
+    lastDeliveryError: row.lastDeliveryError,
     sendCount: row.sendCount,
     expiresAt: row.expiresAt.toISOString(),
     sentAt: row.sentAt?.toISOString() ?? null,
@@ -108,23 +89,22 @@ function toInvitationOutput(row: InvitationRow): z.infer<typeof invitationOutput
 }
 
 const invitationPath = z.strictObject({ orgId: orgRefInput, invitationId: z.uuid() });
-const tokenInput = z.strictObject({ token: z.string().trim().min(1).max(200) });
+const tokenInput = z.strictObject({ token: invitationTokenInput });
+const joinedOutput = z.object({ orgId: z.string(), slug: z.string(), name: z.string(), role: z.string() });
 
-interface MailCtx {
-  em: EntityManager;
-  org: OrgRow;
+interface MailCtx extends Pick<TenantCtx, 'em' | 'org' | 'afterCommit' | 'audit'> {
   user: { id: string; name: string; email: string };
-  env: { PUBLIC_URL: string };
+  env: { PUBLIC_URL: string; INVITATION_TTL: number };
   queues: JobQueues;
 }
 
 /**
- * Issues the token of the mail of `sendCount`, stores its hash and enqueues the mail with a
- * deterministic job id, so a retried request never sends twice for one token.
+ * Enqueues the mail of (invitation, sendCount) once the request's unit of work has committed,
+ * so the worker never reads a row that is not there yet, with a deterministic job id, so a
+ * retried request never sends twice for one token. A superseded job of the previous send that
+ * has not run yet is dropped (its link no longer works).
  */
-async function enqueueMail(ctx: MailCtx, invitation: InvitationRow, sendCount: number): Promise<void> {
-  const { token, hash } = newInvitationToken(ctx.org.id, invitation.id);
-  if (!(await recordInvitationToken(ctx.em, ctx.org.id, invitation.id, hash, sendCount))) return;
+function enqueueMail(ctx: MailCtx, invitation: InvitationRow, sendCount: number, token: string): void {
   const queue = ctx.queues.get<InvitationEmailJob>(INVITATION_EMAIL_QUEUE);
   if (!queue) return;
   const data: InvitationEmailJob = {
@@ -138,16 +118,32 @@ async function enqueueMail(ctx: MailCtx, invitation: InvitationRow, sendCount: n
     role: invitation.role,
     link: `${ctx.env.PUBLIC_URL}/invite/${token}`,
   };
-  await queue.add('send', data, {
-    jobId: invitationEmailJobId(invitation.id, sendCount),
-    ...INVITATION_EMAIL_JOB_OPTIONS,
-    removeOnComplete: 1000,
-    removeOnFail: 5000,
+  ctx.afterCommit(async () => {
+    await queue.add('send', data, {
+      jobId: invitationEmailJobId(invitation.id, sendCount),
+      ...INVITATION_EMAIL_JOB_OPTIONS,
+      removeOnComplete: 1000,
+      removeOnFail: 5000,
+    });
+    if (sendCount > 1) await dropWaitingMail(ctx.queues, invitation.id, sendCount - 1);
   });
 }
 
-async function resend(ctx: MailCtx & { audit: AuditFn }, invitation: InvitationRow, ttl: number) {
-  const sendCount = await prepareResend(ctx.em, ctx.org.id, invitation.id, new Date(Date.now() + ttl));
+/** Removes the mail job of an earlier send if it has not started (a started one checks for itself). */
+async function dropWaitingMail(queues: JobQueues, invitationId: string, sendCount: number): Promise<void> {
+  const queue = queues.get<InvitationEmailJob>(INVITATION_EMAIL_QUEUE);
+  try {
+    await queue?.remove(invitationEmailJobId(invitationId, sendCount));
+  } catch {
+    // Locked by a worker right now: it finds its send superseded when it records it.
+  }
+}
+
+/** A new token, expiry and mail for a pending or expired invitation (the old link dies at once). */
+async function resend(ctx: MailCtx & { audit: AuditFn }, invitation: InvitationRow): Promise<InvitationRow> {
+  const { token, hash } = newInvitationToken(ctx.org.id, invitation.id);
+  const expiresAt = new Date(Date.now() + ctx.env.INVITATION_TTL);
+  const sendCount = await prepareResend(ctx.em, ctx.org.id, invitation.id, expiresAt, hash);
   if (sendCount === null) {
     assertInvitationPending(invitation);
     throw new DomainError('INVITATION_NOT_FOUND');
@@ -158,9 +154,26 @@ async function resend(ctx: MailCtx & { audit: AuditFn }, invitation: InvitationR
     targetId: invitation.id,
     details: { email: invitation.email, sendCount },
   });
-  const fresh = (await findInvitation(ctx.em, ctx.org.id, invitation.id))!;
-  await enqueueMail(ctx, fresh, sendCount);
+  enqueueMail(ctx, invitation, sendCount, token);
   return (await findInvitation(ctx.em, ctx.org.id, invitation.id))!;
+}
+
+/**
+ * With a member limit: the email's pending invitation, if any (re-inviting resends it, which
+ * takes no new seat), else a refusal unless one more member fits, counting pending
+ * invitations. Without a limit nothing is read: a pending invitation shows up on insert.
+ */
+async function pendingOrRoom(em: EntityManager, org: OrgRow, email: string): Promise<InvitationRow | null> {
+  const limit = effectiveLimits(org.tier, { maxMembers: org.maxMembers }).maxMembers;
+  if (limit === null) return null;
+  const pending = await findPendingInvitationByEmail(em, org.id, email);
+  if (pending) return pending;
+  checkMemberLimit({
+    members: await countActiveMembers(em, org.id),
+    pending: await countPendingInvitations(em, org.id),
+    limit,
+  });
+  return null;
 }
 
 export const invitationsRouter = router({
@@ -185,32 +198,25 @@ export const invitationsRouter = router({
     .output(invitationOutput)
     .mutation(async ({ ctx, input }) => {
       assertCanAddMember({ actorRole: ctx.membership.role, role: input.role });
-      const existingUser = await findUserByEmail(ctx.em, input.email);
-      if (existingUser && (await findMembership(ctx.em, ctx.org.id, existingUser.id))) {
-        throw new DomainError('ALREADY_MEMBER');
-      }
-      const mailCtx = ctx;
-      const pending = await findPendingInvitationByEmail(ctx.em, ctx.org.id, input.email);
-      if (pending) return toInvitationOutput(await resend(mailCtx, pending, ctx.env.INVITATION_TTL));
-      const limit = effectiveLimits(ctx.org.tier, { maxMembers: ctx.org.maxMembers }).maxMembers;
-      checkMemberLimit({
-        members: await countActiveMembers(ctx.em, ctx.org.id),
-        pending: await countPendingInvitations(ctx.em, ctx.org.id),
-        limit,
-      });
+      if (await isMemberByEmail(ctx.em, ctx.org.id, input.email)) throw new DomainError('ALREADY_MEMBER');
+      const pending = await pendingOrRoom(ctx.em, ctx.org, input.email);
+      if (pending) return toInvitationOutput(await resend(ctx, pending));
+      const id = randomUUID();
+      const { token, hash } = newInvitationToken(ctx.org.id, id);
       let invitation: InvitationRow;
       try {
         invitation = await createInvitation(ctx.em, {
+          id,
           orgId: ctx.org.id,
           email: input.email,
           role: input.role,
           expiresAt: new Date(Date.now() + ctx.env.INVITATION_TTL),
           invitedById: ctx.user.id,
+          tokenHash: hash,
         });
       } catch (error) {
-        if (error instanceof InvitationPendingError) {
-          return toInvitationOutput(await resend(mailCtx, error.existing, ctx.env.INVITATION_TTL));
-        }
+        // The email holds a pending invitation already: re-inviting resends it.
+        if (error instanceof InvitationPendingError) return toInvitationOutput(await resend(ctx, error.existing));
         throw error;
       }
       await ctx.audit({
@@ -219,8 +225,8 @@ export const invitationsRouter = router({
         targetId: invitation.id,
         details: { email: invitation.email, role: invitation.role },
       });
-      await enqueueMail(mailCtx, invitation, invitation.sendCount);
-      return toInvitationOutput((await findInvitation(ctx.em, ctx.org.id, invitation.id))!);
+      enqueueMail(ctx, invitation, invitation.sendCount, token);
+      return toInvitationOutput(invitation);
     }),
 
   revoke: orgProcedure
@@ -249,6 +255,7 @@ export const invitationsRouter = router({
         targetId: invitation.id,
         details: { email: invitation.email },
       });
+      ctx.afterCommit(() => dropWaitingMail(ctx.queues, invitation.id, invitation.sendCount));
       return { ok: true as const };
     }),
 
@@ -267,7 +274,8 @@ export const invitationsRouter = router({
     .mutation(async ({ ctx, input }) => {
       const invitation = await findInvitation(ctx.em, ctx.org.id, input.invitationId);
       if (!invitation) throw new DomainError('INVITATION_NOT_FOUND');
-      return toInvitationOutput(await resend(ctx, invitation, ctx.env.INVITATION_TTL));
+      assertCanAddMember({ actorRole: ctx.membership.role, role: invitation.role });
+      return toInvitationOutput(await resend(ctx, invitation));
     }),
 
   /** What the acceptance page shows. Reading never consumes the token. */
@@ -285,6 +293,7 @@ export const invitationsRouter = router({
     .output(
       z.object({
         orgName: z.string(),
+        orgSlug: z.string(),
         inviterName: z.string().nullable(),
         email: z.string(),
         role: z.string(),
@@ -295,18 +304,21 @@ export const invitationsRouter = router({
     .query(async ({ ctx, input }) => {
       const parsed = parseInvitationToken(input.token);
       if (!parsed) throw new DomainError('INVITATION_NOT_FOUND');
-      const invitation = await ctx.db.tenant({ orgId: parsed.orgId }, (em) =>
-        findInvitation(em, parsed.orgId, parsed.invitationId),
-      );
-      if (!invitation || !tokenMatches(invitation.tokenHash, parsed.hash))
-        throw new DomainError('INVITATION_NOT_FOUND');
-      const { org, inviter } = await ctx.db.platform({}, async (em) => ({
-        org: await findOrgById(em, parsed.orgId),
-        inviter: invitation.invitedById ? await findUserById(em, invitation.invitedById) : null,
-      }));
+      const org = await ctx.db.platform({}, (em) => findOrgById(em, parsed.orgId));
       if (!org) throw new DomainError('INVITATION_NOT_FOUND');
+      await assertInvitationOrgOpen(ctx, org);
+      const invitation = await ctx.db.tenant({ orgId: org.id }, (em) =>
+        findInvitation(em, org.id, parsed.invitationId),
+      );
+      if (!invitation || !tokenMatches(invitation.tokenHash, parsed.hash)) {
+        throw new DomainError('INVITATION_NOT_FOUND');
+      }
+      const inviter = invitation.invitedById
+        ? await ctx.db.platform({}, (em) => findUserById(em, invitation.invitedById!))
+        : null;
       return {
         orgName: org.name,
+        orgSlug: org.slug,
         inviterName: inviter ? inviter.name || inviter.email : null,
         email: invitation.email,
         role: invitation.role,
@@ -315,8 +327,12 @@ export const invitationsRouter = router({
       };
     }),
 
-  /** Accepts an invitation as the signed-in user, whose email must be the invited one. */
+  /**
+   * Accepts an invitation as the signed-in person, whose email must be the invited one, and
+   * makes its org the session's active one. Attempts are rate-limited per invitation and address.
+   */
   accept: authedProcedure
+    .use(requireSession)
     .meta({
       openapi: {
         method: 'POST',
@@ -326,47 +342,15 @@ export const invitationsRouter = router({
       },
     })
     .input(tokenInput)
-    .output(z.object({ orgId: z.string(), slug: z.string(), name: z.string(), role: z.string() }))
+    .output(joinedOutput)
     .mutation(async ({ ctx, input }) => {
-      const parsed = parseInvitationToken(input.token);
-      if (!parsed) throw new DomainError('INVITATION_NOT_FOUND');
-      const org = await ctx.db.platform({ userId: ctx.user.id }, (em) => findOrgById(em, parsed.orgId));
-      if (!org) throw new DomainError('INVITATION_NOT_FOUND');
-      return ctx.db.tenant({ orgId: org.id, userId: ctx.user.id }, async (em) => {
-        const invitation = await findInvitation(em, org.id, parsed.invitationId);
-        if (!invitation || !tokenMatches(invitation.tokenHash, parsed.hash)) {
-          throw new DomainError('INVITATION_NOT_FOUND');
-        }
-        assertInvitationPending(invitation);
-        assertInviteeEmail({ invited: invitation.email, accepting: ctx.user.email });
-        if (await findMembership(em, org.id, ctx.user.id)) throw new DomainError('ALREADY_MEMBER');
-        const limit = effectiveLimits(org.tier, { maxMembers: org.maxMembers }).maxMembers;
-        checkMemberLimit({ members: await countActiveMembers(em, org.id), pending: 0, limit });
-        const accepted = await acceptInvitation(em, org.id, invitation.id, ctx.user.id, parsed.hash);
-        if (!accepted) {
-          const again = await findInvitation(em, org.id, invitation.id);
-          if (again) assertInvitationPending(again);
-          throw new DomainError('INVITATION_NOT_FOUND');
-        }
-        await addMembership(em, {
-          orgId: org.id,
-          userId: ctx.user.id,
-          role: accepted.role,
-          addedById: accepted.invitedById,
-        });
-        if (!ctx.user.defaultOrgId) await setUserDefaultOrg(em, ctx.user.id, org.id);
-        await appendAuditEvent(em, org.id, {
-          actorType: 'user',
-          actorId: ctx.user.id,
-          actorLabel: ctx.user.email,
-          action: 'invitation.accepted',
-          targetType: 'invitation',
-          targetId: accepted.id,
-          ip: ctx.ip,
-          details: { email: accepted.email, role: accepted.role },
-        });
-        ctx.log.info({ event: 'invitation_accepted', orgId: org.id, role: accepted.role }, 'invitation accepted');
-        return { orgId: org.id, slug: org.slug, name: org.name, role: accepted.role };
+      const target = await beginInvitationAttempt(ctx, input.token);
+      const joined = await ctx.db.tenant({ orgId: target.org.id, userId: ctx.user.id }, async (em) => {
+        const result = await joinThroughInvitation(em, target, ctx.user, ctx.ip);
+        await setSessionActiveOrg(em, ctx.session.id, target.org.id);
+        return result;
       });
+      ctx.log.info({ event: 'invitation_accepted', orgId: joined.orgId, role: joined.role }, 'invitation accepted');
+      return joined;
     }),
 });

@@ -15,6 +15,8 @@ export const systemRouter = router({
         licensed: z.boolean(),
         signupMode: z.enum(['open', 'invite']),
         orgCreation: z.enum(['any', 'superadmin']),
+        /** Mails go to the development inbox (`/dev/inbox`) instead of SMTP. */
+        devInbox: z.boolean(),
         version: z.string(),
       }),
     )
@@ -23,6 +25,7 @@ export const systemRouter = router({
       licensed: await ctx.license.isLicensed(),
       signupMode: ctx.env.SIGNUP_MODE,
       orgCreation: ctx.env.ORG_CREATION,
+      devInbox: ctx.devInbox !== null,
       version: VERSION,
     })),
 });

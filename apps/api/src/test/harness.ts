@@ -92,6 +92,8 @@ export interface RequestOptions {
   headers?: Record<string, string>;
   /** Send `body` as this exact string. */
   raw?: string;
+  /** The client address the server sees (default 127.0.0.1). */
+  remoteAddress?: string;
 }
 
 /** One request through `app.inject`; JSON in, JSON out. */
@@ -116,6 +118,7 @@ export async function http<T = any>(
     url,
     headers,
     ...(payload !== undefined ? { payload } : {}),
+    ...(opts.remoteAddress ? { remoteAddress: opts.remoteAddress } : {}),
   });
   let body: unknown = res.body;
   try {

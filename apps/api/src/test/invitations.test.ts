@@ -60,6 +60,12 @@ async function tokenOf(invitationId: string, sendCount = 1): Promise<string> {
   return job.data.token as string;
 }
 
+/** A client address of this run only, so its rate budgets are its own. */
+function randomAddress(): string {
+  const [a, b, c] = randomBytes(3);
+  return `10.${a}.${b}.${c}`;
+}
+
 async function setup(name: string) {
   const owner = await signUp(app, `${name}Owner`);
   const org = await createOrgAs(app, owner, `${name} Org`);
@@ -137,6 +143,11 @@ describe('inviting', () => {
     const res = await invite(owner, org.id, 'l3@example.com');
     expect(res.status).toBe(403);
     expect(res.body.code).toBe('LIMIT_REACHED');
+    expect(res.body.message).toContain('limited to 3 members');
+    // Re-inviting a pending address at the limit resends it: it takes no new seat.
+    const again = await invite(owner, org.id, 'l1@example.com');
+    expect(again.status).toBe(201);
+    expect(again.body.sendCount).toBe(2);
   });
 
   it("cannot revoke or resend org B's invitation through org A's routes; B is unchanged", async () => {
@@ -221,8 +232,10 @@ describe('accepting', () => {
     const user = await signUp(app, 'Unknown');
     const ids = Buffer.from(randomUUID().replace(/-/g, '') + randomUUID().replace(/-/g, ''), 'hex');
     const forged = `${ids.toString('base64url')}.${randomBytes(32).toString('base64url')}`;
+    // Tokens that name no org spend the address's budget outside any org: use an address of this run.
+    const remoteAddress = randomAddress();
     for (const token of [forged, 'garbage', 'a.b']) {
-      const res = await http(app, 'POST', `/api/invitations/${token}/accept`, { cookie: user.cookie });
+      const res = await http(app, 'POST', `/api/invitations/${token}/accept`, { cookie: user.cookie, remoteAddress });
       expect(res.status).toBe(404);
       expect(res.body.code).toBe('INVITATION_NOT_FOUND');
       expect((await http(app, 'GET', `/api/invitations/${token}`)).status).toBe(404);
@@ -243,5 +256,124 @@ describe('accepting', () => {
     const res = await http(app, 'POST', `/api/invitations/${await tokenOf(i2.body.id)}/accept`, { cookie: two.cookie });
     expect(res.status).toBe(403);
     expect(res.body.code).toBe('LIMIT_REACHED');
+  });
+});
+
+describe('when the invitation outlives a short INVITATION_TTL', () => {
+  it('reads as expired and refuses to be accepted, before any sweep runs', async () => {
+    const shortLived = createApp({
+      env: testEnv({ ...(await multiTenantEnv()), PUBLIC_URL: 'https://tenantry.example.com', INVITATION_TTL: '1s' }),
+      db: tdb.db,
+      logger: silentLogger,
+      redis: connection,
+      queuePrefix: prefix,
+    });
+    await shortLived.ready();
+    try {
+      const owner = await signUp(shortLived, 'TtlOwner');
+      const org = await createOrgAs(shortLived, owner, 'Ttl Org');
+      const invitee = await signUp(shortLived, 'TtlInvitee');
+      const inv = await http(shortLived, 'POST', `/api/orgs/${org.id}/invitations`, {
+        cookie: owner.cookie,
+        body: { email: invitee.email, role: 'editor' },
+      });
+      expect(Date.parse(inv.body.expiresAt) - Date.parse(inv.body.createdAt)).toBeLessThan(2000);
+      const token = await tokenOf(inv.body.id);
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      expect((await http(shortLived, 'GET', `/api/invitations/${token}`)).body.status).toBe('expired');
+      const res = await http(shortLived, 'POST', `/api/invitations/${token}/accept`, { cookie: invitee.cookie });
+      expect(res.status).toBe(410);
+      expect(res.body.code).toBe('INVITATION_EXPIRED');
+      const members = await http(app, 'GET', `/api/orgs/${org.id}/members`, { cookie: owner.cookie });
+      expect(members.body.members.map((m: { userId: string }) => m.userId)).not.toContain(invitee.id);
+    } finally {
+      await shortLived.close();
+    }
+  });
+});
+
+describe('accepting, further', () => {
+  it('makes the invited org the session’s active org, for a user who already works in another', async () => {
+    const { owner, org } = await setup('Switch');
+    const invitee = await signUp(app, 'Switcher');
+    const own = await createOrgAs(app, invitee, 'Switcher Home');
+    await http(app, 'POST', `/api/orgs/${own.id}/switch`, { cookie: invitee.cookie });
+    expect((await http(app, 'GET', '/api/auth/me', { cookie: invitee.cookie })).body.activeOrg.id).toBe(own.id);
+    const inv = await invite(owner, org.id, invitee.email, 'viewer');
+    const res = await http(app, 'POST', `/api/invitations/${await tokenOf(inv.body.id)}/accept`, {
+      cookie: invitee.cookie,
+    });
+    expect(res.status).toBe(200);
+    const me = await http(app, 'GET', '/api/auth/me', { cookie: invitee.cookie });
+    expect(me.body.activeOrg.id).toBe(org.id);
+    expect(me.body.memberships).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ orgId: own.id, role: 'owner' }),
+        expect.objectContaining({ orgId: org.id, role: 'viewer' }),
+      ]),
+    );
+  });
+
+  it("finds nothing when org B's token is re-addressed to org A, and B's invitation stays pending", async () => {
+    const a = await setup('ReA');
+    const b = await setup('ReB');
+    const invitee = await signUp(app, 'Readdressed');
+    const inv = await invite(b.owner, b.org.id, invitee.email);
+    const token = await tokenOf(inv.body.id);
+    const [, secret] = token.split('.');
+    const ids = Buffer.from(`${a.org.id}${inv.body.id}`.replace(/-/g, ''), 'hex').toString('base64url');
+    const forged = `${ids}.${secret}`;
+    for (const method of ['GET', 'POST'] as const) {
+      const url = method === 'GET' ? `/api/invitations/${forged}` : `/api/invitations/${forged}/accept`;
+      const res = await http(app, method, url, { cookie: invitee.cookie });
+      expect(res.status).toBe(404);
+      expect(res.body.code).toBe('INVITATION_NOT_FOUND');
+    }
+    const list = await http(app, 'GET', `/api/orgs/${b.org.id}/invitations`, { cookie: b.owner.cookie });
+    expect(list.body.invitations).toEqual([expect.objectContaining({ id: inv.body.id, status: 'pending' })]);
+    const aMembers = await http(app, 'GET', `/api/orgs/${a.org.id}/members`, { cookie: a.owner.cookie });
+    expect(aMembers.body.members.map((m: { userId: string }) => m.userId)).not.toContain(invitee.id);
+  });
+
+  it('refuses an API token: joining an organization is for the person, signed in', async () => {
+    const { owner, org } = await setup('Bearer');
+    const invitee = await signUp(app, 'Bearer');
+    const own = await createOrgAs(app, invitee, 'Bearer Home');
+    const made = await http(app, 'POST', '/api/tokens', {
+      cookie: invitee.cookie,
+      body: { name: 'ci', orgIds: [own.id] },
+    });
+    expect(made.status).toBe(200);
+    const inv = await invite(owner, org.id, invitee.email);
+    const res = await http(app, 'POST', `/api/invitations/${await tokenOf(inv.body.id)}/accept`, {
+      headers: { authorization: `Bearer ${made.body.token}` },
+    });
+    expect(res.status).toBe(403);
+    expect(res.body.code).toBe('TOKEN_NOT_ALLOWED');
+    expect((await http(app, 'GET', `/api/invitations/${await tokenOf(inv.body.id)}`)).body.status).toBe('pending');
+  });
+});
+
+describe('mail jobs of superseded sends', () => {
+  it('drops the waiting mail of the previous send on resend, and of the current one on revoke', async () => {
+    const { owner, org } = await setup('Drop');
+    const inv = await invite(owner, org.id, 'dropped@example.com');
+    expect(await queue.getJob(`invite-${inv.body.id}-1`)).toBeDefined();
+    const resent = await http(app, 'POST', `/api/orgs/${org.id}/invitations/${inv.body.id}/resend`, {
+      cookie: owner.cookie,
+    });
+    expect(resent.body.sendCount).toBe(2);
+    expect(await queue.getJob(`invite-${inv.body.id}-1`)).toBeUndefined();
+    expect(await queue.getJob(`invite-${inv.body.id}-2`)).toBeDefined();
+    await http(app, 'DELETE', `/api/orgs/${org.id}/invitations/${inv.body.id}`, { cookie: owner.cookie });
+    expect(await queue.getJob(`invite-${inv.body.id}-2`)).toBeUndefined();
+  });
+
+  it('enqueues nothing when the invitation is refused', async () => {
+    const { owner, org } = await setup('Nothing');
+    const before = await queue.getJobCounts('waiting');
+    const res = await invite(owner, org.id, owner.email);
+    expect(res.body.code).toBe('ALREADY_MEMBER');
+    expect(await queue.getJobCounts('waiting')).toEqual(before);
   });
 });

@@ -74,6 +74,8 @@ describe('GET /api/openapi.json', () => {
         'POST /orgs/{orgId}/invitations/{invitationId}/resend',
         'GET /invitations/{token}',
         'POST /invitations/{token}/accept',
+        'GET /dev/inbox',
+        'GET /dev/inbox/{id}',
         'GET /admin/license',
         'POST /admin/license',
         'GET /tokens',

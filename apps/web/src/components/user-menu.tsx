@@ -1,5 +1,8 @@
+import { A } from '@solidjs/router';
+import { useQuery } from '@tanstack/solid-query';
 import { createSignal, Show } from 'solid-js';
 import { signOut } from '../lib/org-session';
+import { queries } from '../lib/queries';
 import { errorMessage } from '../lib/trpc';
 import { isSuperadmin, type Me } from '../lib/types';
 import { AdminMenuLinks } from './admin-links';
@@ -13,6 +16,7 @@ function initials(name: string): string {
 /** The signed-in user's menu: who they are, and sign out. */
 export function UserMenu(props: { me: Me }) {
   const [error, setError] = createSignal<unknown>(null);
+  const config = useQuery(() => queries.config());
   return (
     <Menu
       label="Account"
@@ -45,6 +49,12 @@ export function UserMenu(props: { me: Me }) {
           </Show>
           <AdminMenuLinks me={props.me} />
           <hr class="menu-separator" />
+          <Show when={config.data?.devInbox}>
+            <A href="/dev/inbox" role="menuitem" class="menu-item" data-testid="menu-dev-inbox">
+              <span class="check" aria-hidden="true" />
+              <span class="menu-item-label">Dev inbox</span>
+            </A>
+          </Show>
           <button type="button" role="menuitem" class="menu-item" onClick={() => signOut().catch(setError)}>
             <span class="check" aria-hidden="true" />
             <span class="menu-item-label">Sign out</span>

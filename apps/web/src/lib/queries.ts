@@ -47,4 +47,28 @@ export const queries = {
       queryKey: ['admin', 'license'],
       queryFn: ({ signal }) => trpc.admin.license.get.query(undefined, { signal }),
     }),
+  invitations: (orgId: string) =>
+    queryOptions({
+      queryKey: ['invitations', orgId],
+      queryFn: ({ signal }) => trpc.invitations.list.query({ orgId }, { signal }),
+    }),
+  /** What an invitation link shows; reading it never consumes the token. */
+  invitationByToken: (token: string) =>
+    queryOptions({
+      queryKey: ['invitation', token],
+      queryFn: ({ signal }) => trpc.invitations.byToken.query({ token }, { signal }),
+      staleTime: 0,
+    }),
+  devInbox: () =>
+    queryOptions({
+      queryKey: ['dev-inbox'],
+      queryFn: ({ signal }) => trpc.devInbox.list.query(undefined, { signal }),
+      staleTime: 0,
+    }),
+  devMail: (id: string) =>
+    queryOptions({
+      queryKey: ['dev-inbox', id],
+      queryFn: ({ signal }) => trpc.devInbox.byId.query({ id }, { signal }),
+      staleTime: 60_000,
+    }),
 };

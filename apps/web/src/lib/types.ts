@@ -10,6 +10,10 @@ export type Member = RouterOutputs['members']['list']['members'][number];
 export type OrgRole = Member['role'];
 export type Permission = CurrentOrg['permissions'][number];
 export type LicenseStatus = RouterOutputs['admin']['license']['get'];
+export type Invitation = RouterOutputs['invitations']['list']['invitations'][number];
+export type InvitationPreview = RouterOutputs['invitations']['byToken'];
+export type DevMailSummary = RouterOutputs['devInbox']['list']['mails'][number];
+export type DevMail = RouterOutputs['devInbox']['byId'];
 
 export const ORG_ROLES: readonly OrgRole[] = ['owner', 'admin', 'editor', 'viewer'];
 

@@ -19,6 +19,9 @@ export interface InvitationEmailJob {
   link: string;
 }
 
+/** Invitation mails one worker process sends at once. */
+export const INVITATION_EMAIL_CONCURRENCY = 10;
+
 /** Job options the producer uses: 5 attempts with exponential backoff. */
 export const INVITATION_EMAIL_JOB_OPTIONS = {
   attempts: 5,
@@ -28,6 +31,20 @@ export const INVITATION_EMAIL_JOB_OPTIONS = {
 /** Deterministic job id: a retried request never enqueues a second mail for one token. */
 export function invitationEmailJobId(invitationId: string, sendCount: number): string {
   return `invite-${invitationId}-${sendCount}`;
+}
+
+/**
+ * The Message-ID of the mail of (invitation, send): the same on every attempt, so a mail that
+ * a crash made the worker send twice is one message to the receiving side.
+ */
+export function invitationMessageId(invitationId: string, sendCount: number, link: string): string {
+  let host = 'tenantry.local';
+  try {
+    host = new URL(link).hostname || host;
+  } catch {
+    // keep the fallback domain
+  }
+  return `<invite-${invitationId}-${sendCount}@${host}>`;
 }
 
 /**

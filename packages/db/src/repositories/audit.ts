@@ -73,6 +73,14 @@ function lockKeyOf(orgId: string): number {
 }
 
 /**
+ * The two keys of the transaction-scoped advisory lock that serialises the org's appends, for
+ * writers that append in bulk (take it, then read the head in a later statement).
+ */
+export function auditAppendLockKeys(orgId: string): [number, number] {
+  return [AUDIT_LOCK_NAMESPACE, lockKeyOf(orgId)];
+}
+
+/**
  * Appends an entry to the org's audit log and returns it. Run it inside the unit of work that
  * made the change (db.tenant, READ COMMITTED), so the entry commits or rolls back with it. It
  * holds the org's append lock until that transaction ends: append late in the unit of work.

@@ -3,6 +3,7 @@ import { normalizeEmail } from '@tenantry/core';
 import type { EntityManager } from '../db.js';
 import { UNIQUE_CONSTRAINTS } from '../errors.js';
 import type { InvitationListRow, InvitationRow, InvitationStatus, Role } from '../types.js';
+import { appendAuditEvent } from './audit.js';
 import { INVITATION_COLUMNS, mapInvitation, mapInvitationListRow } from './rows.js';
 
 // Every function takes the org id, filters by it and runs inside db.tenant({ orgId }).
@@ -35,15 +36,20 @@ export class InvitationPendingError extends Error {
 
 /** Fields of a new invitation. */
 export interface CreateInvitationInput {
+  /** Defaults to a random UUID (pass one to issue its token in the same statement). */
+  id?: string;
   orgId: string;
   email: string;
   role: Role;
   expiresAt: Date;
   invitedById?: string | null;
+  /** Hash of the token of its first mail; default none yet (`recordInvitationToken` later). */
+  tokenHash?: string | null;
 }
 
 /**
- * Inserts a pending invitation (send_count 1, delivery queued, no token yet). If the email
+ * Inserts a pending invitation (send_count 1, delivery queued, with the first mail's token hash
+ * if given). If the email
  * already holds the org's pending slot, throws `InvitationPendingError` carrying that
  * invitation, also when the slot is held by one past its expiry that the sweep has not stored
  * as expired yet (resend it, which revives it).
@@ -53,11 +59,20 @@ export async function createInvitation(em: EntityManager, input: CreateInvitatio
   // ON CONFLICT rather than catching the violation: an error would abort the caller's
   // transaction, and a concurrent insert of the same email waits here and then conflicts.
   const [row] = await em.execute(
-    `insert into invitations as i (org_id, id, email, role, status, send_count, delivery_state, expires_at, invited_by_id)
-     values (?, ?, ?, ?, 'pending', 1, 'queued', ?, ?)
+    `insert into invitations as i (org_id, id, email, role, status, send_count, delivery_state, expires_at,
+       invited_by_id, token_hash)
+     values (?, ?, ?, ?, 'pending', 1, 'queued', ?, ?, ?)
      on conflict (org_id, email) where status = 'pending' do nothing
      returning ${INVITATION_COLUMNS}`,
-    [input.orgId, randomUUID(), email, input.role, input.expiresAt, input.invitedById ?? null],
+    [
+      input.orgId,
+      input.id ?? randomUUID(),
+      email,
+      input.role,
+      input.expiresAt,
+      input.invitedById ?? null,
+      input.tokenHash ?? null,
+    ],
   );
   if (row) return mapInvitation(row);
   const existing = await findPendingInvitationByEmail(em, input.orgId, email);
@@ -124,6 +139,16 @@ export async function listInvitations(
   return rows.map((r) => mapInvitationListRow(r, now));
 }
 
+/** Whether the user with this email is already a member of the org (shadow members included). */
+export async function isMemberByEmail(em: EntityManager, orgId: string, email: string): Promise<boolean> {
+  const [row] = await em.execute<{ member: boolean }[]>(
+    `select exists (select 1 from memberships m join users u on u.id = m.user_id
+       where m.org_id = ? and u.email = ?) as member`,
+    [orgId, normalizeEmail(email)],
+  );
+  return row?.member === true;
+}
+
 /** Invitations counted against the member limit: pending and not past their expiry. */
 export async function countPendingInvitations(em: EntityManager, orgId: string): Promise<number> {
   const [row] = await em.execute<{ n: number }[]>(
@@ -153,19 +178,87 @@ export async function recordInvitationToken(
   return rows.length > 0;
 }
 
-/** Records that the mail of `sendCount` was delivered. False if a resend has moved on. */
+/**
+ * Records that the mail of `sendCount` was delivered (after `attempts` attempts, if given).
+ * False if a resend has moved on.
+ */
 export async function markInvitationSent(
   em: EntityManager,
   orgId: string,
   id: string,
   sendCount: number,
+  attempts?: number,
 ): Promise<boolean> {
   const rows = await em.execute(
-    `update invitations set delivery_state = 'sent', sent_at = now(), last_delivery_error = null, updated_at = now()
+    `update invitations set delivery_state = 'sent', sent_at = now(), last_delivery_error = null,
+       delivery_attempts = coalesce(?, delivery_attempts), updated_at = now()
      where org_id = ? and id = ? and send_count = ? returning id`,
-    [orgId, id, sendCount],
+    [attempts ?? null, orgId, id, sendCount],
   );
   return rows.length > 0;
+}
+
+/** What a mail job should do about the mail of (invitation, sendCount). */
+export type InvitationSendState =
+  /** Send it: the invitation is pending on this send and nothing was recorded as delivered. */
+  | 'due'
+  /** Already delivered (a job that ran again after a crash): do not send it twice. */
+  | 'sent'
+  /** Resent since, accepted, revoked, expired or gone: its link no longer works, drop it. */
+  | 'superseded';
+
+/** Where the mail of (invitation, sendCount) stands, for a mail job about to send it. */
+export async function invitationSendState(
+  em: EntityManager,
+  orgId: string,
+  id: string,
+  sendCount: number,
+): Promise<InvitationSendState> {
+  const [row] = await em.execute<{ sendCount: number; status: string; deliveryState: string; expired: boolean }[]>(
+    `select send_count as "sendCount", status, delivery_state as "deliveryState", expires_at <= now() as expired
+     from invitations where org_id = ? and id = ?`,
+    [orgId, id],
+  );
+  if (!row || Number(row.sendCount) !== sendCount) return 'superseded';
+  if (row.deliveryState === 'sent') return 'sent';
+  if (row.status !== 'pending' || row.expired) return 'superseded';
+  return 'due';
+}
+
+/** A delivered invitation mail, as the worker records it. */
+export interface InvitationDelivery {
+  id: string;
+  sendCount: number;
+  email: string;
+  /** Attempts it took (the job's attempts so far). */
+  attempts: number;
+}
+
+/**
+ * Marks the mail of (invitation, sendCount) sent and appends its `invitation.sent` audit entry
+ * in the caller's unit of work (db.tenant of `orgId`). False, with nothing written, if a resend
+ * has moved on or this send is recorded already.
+ */
+export async function recordInvitationSent(
+  em: EntityManager,
+  orgId: string,
+  delivery: InvitationDelivery,
+): Promise<boolean> {
+  const rows = await em.execute(
+    `update invitations set delivery_state = 'sent', sent_at = now(), last_delivery_error = null,
+       delivery_attempts = ?, updated_at = now()
+     where org_id = ? and id = ? and send_count = ? and delivery_state <> 'sent' returning id`,
+    [delivery.attempts, orgId, delivery.id, delivery.sendCount],
+  );
+  if (rows.length === 0) return false;
+  await appendAuditEvent(em, orgId, {
+    actorType: 'system',
+    action: 'invitation.sent',
+    targetType: 'invitation',
+    targetId: delivery.id,
+    details: { email: delivery.email, sendCount: delivery.sendCount, attempts: delivery.attempts },
+  });
+  return true;
 }
 
 /** Records that the mail of `sendCount` failed for good. False if a resend has moved on. */
@@ -206,24 +299,26 @@ export async function incrementDeliveryAttempts(
 
 /**
  * Prepares a new mail for an invitation that is pending or expired: send_count + 1, the old
- * token dies at once (token_hash NULL), new expiry, delivery queued afresh; an expired one is
- * pending again. Returns the new send_count (enqueue the job with it), or null if there is no
- * such invitation or it was accepted or revoked. Reviving an expired invitation while another
- * is pending for the same email raises a unique violation (`UNIQUE_CONSTRAINTS.pendingInvitation`).
+ * token dies at once (token_hash becomes `tokenHash`, default NULL), new expiry, delivery
+ * queued afresh; an expired one is pending again. Returns the new send_count (enqueue the job
+ * with it), or null if there is no such invitation or it was accepted or revoked. Reviving an
+ * expired invitation while another is pending for the same email raises a unique violation
+ * (`UNIQUE_CONSTRAINTS.pendingInvitation`).
  */
 export async function prepareResend(
   em: EntityManager,
   orgId: string,
   id: string,
   expiresAt: Date,
+  tokenHash: string | null = null,
 ): Promise<number | null> {
   const [row] = await em.execute<{ sendCount: number }[]>(
-    `update invitations set send_count = send_count + 1, token_hash = null, expires_at = ?, status = 'pending',
+    `update invitations set send_count = send_count + 1, token_hash = ?, expires_at = ?, status = 'pending',
        delivery_state = 'queued', delivery_attempts = 0, last_delivery_error = null, sent_at = null,
        updated_at = now()
      where org_id = ? and id = ? and status in ('pending', 'expired')
      returning send_count as "sendCount"`,
-    [expiresAt, orgId, id],
+    [tokenHash, expiresAt, orgId, id],
   );
   return row ? Number(row.sendCount) : null;
 }
@@ -265,16 +360,51 @@ export async function acceptInvitation(
   return row ? mapInvitation(row) : null;
 }
 
+/** An invitation the expiry sweep stored as expired. */
+export interface ExpiredInvitation {
+  id: string;
+  email: string;
+  sendCount: number;
+  expiresAt: Date;
+}
+
 /**
  * Stores `expired` on the org's pending invitations whose expiry is at or before `now`, and
- * returns their ids (for the audit log). Reads already treat them as expired; this frees
- * their pending slot.
+ * returns them (for the audit log). Reads already treat them as expired; this frees their
+ * pending slot. Concurrent sweeps of one org each get a disjoint set (the update locks rows).
  */
-export async function expireInvitations(em: EntityManager, orgId: string, now: Date = new Date()): Promise<string[]> {
-  const rows = await em.execute<{ id: string }[]>(
+export async function expireInvitations(
+  em: EntityManager,
+  orgId: string,
+  now: Date = new Date(),
+): Promise<ExpiredInvitation[]> {
+  const rows = await em.execute<{ id: string; email: string; sendCount: number; expiresAt: unknown }[]>(
     `update invitations set status = 'expired', updated_at = now()
-     where org_id = ? and status = 'pending' and expires_at <= ? returning id`,
+     where org_id = ? and status = 'pending' and expires_at <= ?
+     returning id, email, send_count as "sendCount", expires_at as "expiresAt"`,
     [orgId, now],
+  );
+  return rows.map((r) => ({
+    id: r.id,
+    email: r.email,
+    sendCount: Number(r.sendCount),
+    expiresAt: r.expiresAt instanceof Date ? r.expiresAt : new Date(String(r.expiresAt)),
+  }));
+}
+
+/**
+ * A page of the ids of orgs whose invitations the expiry sweep visits (every org not being
+ * deleted), in id order after `after`. Organizations are a global table: run it in a
+ * platform unit of work.
+ */
+export async function listOrgIdsForInvitationSweep(
+  em: EntityManager,
+  after: string | null,
+  limit = 1000,
+): Promise<string[]> {
+  const rows = await em.execute<{ id: string }[]>(
+    `select id from organizations where status <> 'deleting' and (?::uuid is null or id > ?::uuid) order by id limit ?`,
+    [after, after, Math.min(Math.max(Math.trunc(limit), 1), 10_000)],
   );
   return rows.map((r) => r.id);
 }

@@ -263,11 +263,18 @@ export const DECLARATIONS: Record<string, Declaration> = {
   // The token in the link is the capability: anyone holding it may read the invitation…
   'invitations.byToken': { org: 'none', auth: 'public', input: (f) => ({ token: f.orgs.A.invitationToken }) },
   // …but only the invited address may accept it, and none of the callers is that address.
+  // API tokens never accept invitations: joining an org is a person's act.
   'invitations.accept': {
     org: 'none',
+    tokens: 'TOKEN_NOT_ALLOWED',
     allowed: () => 'INVITATION_EMAIL_MISMATCH',
     input: (f) => ({ token: f.orgs.B.invitationToken }),
   },
+
+  // The development inbox exists only on a development start (no SMTP_URL); the matrix's
+  // server has none, so every caller is told it is not there — and no caller sees another's mail.
+  'devInbox.list': { org: 'none', auth: 'public', allowed: () => 'NOT_FOUND', input: () => undefined },
+  'devInbox.byId': { org: 'none', auth: 'public', allowed: () => 'NOT_FOUND', input: () => ({ id: randomUUID() }) },
 
   'tokens.list': { org: 'active', tokens: 'TOKEN_NOT_ALLOWED', permission: 'tokens.create', input: () => undefined },
   'tokens.create': {

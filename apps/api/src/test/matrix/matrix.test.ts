@@ -39,6 +39,7 @@ function expectedOutcome(decl: Declaration, call: Call): Outcome {
   if (auth === 'public') return decl.allowed?.(call) ?? 'ok';
   if (call.actor === 'anonymous') return 'UNAUTHENTICATED';
   if (auth === 'superadmin') return 'SUPERADMIN_REQUIRED';
+  if (decl.org === 'none' && decl.tokens && call.actor.startsWith('token')) return decl.tokens;
   if (decl.org !== 'none') {
     if (!call.role) return 'ORG_ACCESS_DENIED';
     if (decl.tokens && call.actor.startsWith('token')) return decl.tokens;

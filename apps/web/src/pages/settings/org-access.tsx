@@ -6,13 +6,22 @@ import { formatDate, titleCase } from '../../lib/format';
 import { queries, queryClient } from '../../lib/queries';
 import { trpc } from '../../lib/trpc';
 import { allows, type CurrentOrg, type Member, ORG_ROLES, type OrgRole } from '../../lib/types';
+import { InvitationsSection } from './org-invitations';
 
-/** Settings → Organization → Access: the members of the active org and what the viewer may do to them. */
+/**
+ * Settings → Organization → Access: the members of the active org and what the viewer may do
+ * to them, then the invitations.
+ */
 export function OrgAccessPanel() {
   const org = useQuery(() => queries.orgCurrent());
   return (
     <Show when={org.data} fallback={org.isError ? null : <Loading />}>
-      {(current) => <Members org={current()} />}
+      {(current) => (
+        <div class="stack">
+          <Members org={current()} />
+          <InvitationsSection org={current()} />
+        </div>
+      )}
     </Show>
   );
 }
