@@ -1,14 +1,21 @@
 import type { AppRouter, RouterInputs, RouterOutputs } from '@tenantry/api';
-import { createTRPCClient, httpBatchLink, TRPCClientError } from '@trpc/client';
+import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink, TRPCClientError } from '@trpc/client';
 
 export type { RouterInputs, RouterOutputs };
 
-/** The typed tRPC client. Same-origin: the session cookie travels with every call. */
+/**
+ * The typed tRPC client. Same-origin: the session cookie travels with every call, and with the
+ * Server-Sent Events stream of each subscription (the browser's own EventSource).
+ */
 export const trpc = createTRPCClient<AppRouter>({
   links: [
-    httpBatchLink({
-      url: '/trpc',
-      fetch: (url, init) => fetch(url, { ...init, credentials: 'same-origin' }),
+    splitLink({
+      condition: (op) => op.type === 'subscription',
+      true: httpSubscriptionLink({ url: '/trpc' }),
+      false: httpBatchLink({
+        url: '/trpc',
+        fetch: (url, init) => fetch(url, { ...init, credentials: 'same-origin' }),
+      }),
     }),
   ],
 });
