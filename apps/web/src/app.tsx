@@ -5,6 +5,7 @@ import { AppShell } from './components/app-shell';
 import { orgGeneration } from './lib/org-session';
 import { queryClient } from './lib/queries';
 import { TenantsPage } from './pages/admin/tenants';
+import { AgentsPage } from './pages/agents';
 import { AlertsPage } from './pages/alerts/alerts-page';
 import { AuditLogPage } from './pages/audit-log';
 import { SignInPage, SignUpPage } from './pages/auth-pages';
@@ -12,11 +13,14 @@ import { DevInboxPage } from './pages/dev-inbox';
 import { HomePage } from './pages/home';
 import { InvitePage } from './pages/invite';
 import { NotFoundPage } from './pages/not-found';
+import { ResourceDetailPage } from './pages/resources/resource-detail';
+import { ResourcesPage } from './pages/resources/resources-page';
 import { ServerPage } from './pages/server-page';
 import { ApiTokensPage } from './pages/settings/api-tokens';
 import { OrgAccessPanel } from './pages/settings/org-access';
 import { OrgBillingPanel } from './pages/settings/org-billing';
 import { OrgOverviewPanel } from './pages/settings/org-overview';
+import { OrgSharingPanel } from './pages/settings/org-sharing';
 import { OrganizationSettings } from './pages/settings/organization';
 import { PlansPage } from './pages/settings/plans';
 import { SettingsLayout } from './pages/settings/settings-layout';
@@ -43,12 +47,16 @@ export function App() {
                 <Route path="/organization" component={OrganizationSettings}>
                   <Route path="/" component={OrgOverviewPanel} />
                   <Route path="/access" component={OrgAccessPanel} />
+                  <Route path="/sharing" component={OrgSharingPanel} />
                   <Route path="/billing" component={OrgBillingPanel} />
                 </Route>
                 <Route path="/plans" component={PlansPage} />
                 <Route path="/tokens" component={ApiTokensPage} />
               </Route>
               <Route path="/admin/tenants" component={TenantsPage} />
+              <Route path="/resources" component={ResourcesPage} />
+              <Route path="/resources/:id" component={ResourceDetailPage} />
+              <Route path="/agents" component={AgentsPage} />
               <Route path="/alerts" component={AlertsPage} />
               <Route path="/audit" component={AuditLogPage} />
               <Route path="*404" component={NotFoundPage} />

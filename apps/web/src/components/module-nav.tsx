@@ -1,16 +1,27 @@
 import { A } from '@solidjs/router';
 import { useQuery } from '@tanstack/solid-query';
 import { Show } from 'solid-js';
+import { showsAgents } from '../lib/agents';
 import { alertQueries, showsAlerts } from '../lib/alerts';
 import { showsAudit } from '../lib/audit';
 import { queries } from '../lib/queries';
+import { showsResources } from '../lib/resources';
 import { showsTokens } from '../lib/tokens';
 
-/** The header links of the org's modules: Alerts (with the firing count) and Audit log, each when the org has it. */
+/**
+ * The header links of the org's modules: Resources and Agents, Alerts (with the firing count)
+ * and Audit log, each when the org has it.
+ */
 export function ModuleNav() {
   const org = useQuery(() => queries.orgCurrent());
   return (
     <>
+      <Show when={showsResources(org.data)}>
+        <A href="/resources">Resources</A>
+      </Show>
+      <Show when={showsAgents(org.data)}>
+        <A href="/agents">Agents</A>
+      </Show>
       <Show when={showsAlerts(org.data) && org.data}>
         {(current) => (
           <A href="/alerts">

@@ -4,11 +4,12 @@ import { createSignal, Show } from 'solid-js';
 import { CreateOrgDialog } from '../../components/create-org-dialog';
 import { ErrorNotice, FeatureUnavailable, Loading } from '../../components/notices';
 import { queries } from '../../lib/queries';
+import { showsSharing } from '../../lib/shares';
 import { mayCreateOrgs } from '../../lib/types';
 
 /**
- * Settings → Organization: the Overview and Access panels of the active org, or "This feature
- * is not available." when multi-tenant mode is off.
+ * Settings → Organization: the Overview, Access, Sharing and Billing panels of the active org,
+ * or "This feature is not available." when multi-tenant mode is off.
  */
 export function OrganizationSettings(props: RouteSectionProps) {
   const config = useQuery(() => queries.config());
@@ -51,6 +52,9 @@ export function OrganizationSettings(props: RouteSectionProps) {
                   Overview
                 </A>
                 <A href="/settings/organization/access">Access</A>
+                <Show when={showsSharing(org.data)}>
+                  <A href="/settings/organization/sharing">Sharing</A>
+                </Show>
                 <A href="/settings/organization/billing">Billing &amp; Plan</A>
               </nav>
               <Show when={org.isError}>
