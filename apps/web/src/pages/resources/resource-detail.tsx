@@ -48,8 +48,9 @@ function Detail(props: { org: CurrentOrg }) {
   const live = createResourcesLive(props.org.id);
   const resource = useQuery(() => resourceQueries.byId(props.org.id, params.id));
   return (
+    // A failed refetch keeps the old data: once the resource is gone (removed, share ended), say so instead.
     <Show
-      when={resource.data}
+      when={resource.isError ? undefined : resource.data}
       fallback={
         resource.isError ? (
           <div class="stack">
