@@ -114,7 +114,7 @@ function Resources(props: { org: CurrentOrg }) {
           <input
             id="resource-search"
             type="search"
-            maxLength={200}
+            maxLength={100}
             placeholder="Name contains…"
             value={search()}
             onInput={(e) => onSearch(e.currentTarget.value)}
