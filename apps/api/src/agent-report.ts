@@ -12,6 +12,7 @@ import {
 } from '@tenantry/core';
 import { appendAuditEvents, findAgent, findOrgById, touchAgent, upsertReportedResources } from '@tenantry/db';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { OpenAPIObject } from 'trpc-to-openapi';
 import { z } from 'zod';
 import { evaluateAlertsOnReport } from './alerts/evaluate.js';
 import { AGENT_TOKEN_PREFIX } from './api-tokens.js';
@@ -203,4 +204,98 @@ export function registerAgentReportRoute(
       return reply.code(error.status).send({ code: error.code, message: error.message, ...(issues ? { issues } : {}) });
     }
   });
+}
+
+/** Documents `POST /agent/report` (an agent token, not a procedure) in the OpenAPI document. */
+export function describeAgentReport(doc: OpenAPIObject): OpenAPIObject {
+  const error = {
+    description: 'Refused: `{ code, message }` with a stable code',
+    content: {
+      'application/json': {
+        schema: {
+          type: 'object' as const,
+          properties: {
+            code: { type: 'string' as const },
+            message: { type: 'string' as const },
+            issues: { type: 'array' as const, items: { type: 'object' as const } },
+          },
+          required: ['code', 'message'],
+        },
+      },
+    },
+  };
+  const usage = { type: ['number', 'null'] as ('number' | 'null')[], minimum: 0, maximum: 1 };
+  doc.paths = {
+    ...doc.paths,
+    '/agent/report': {
+      post: {
+        operationId: 'agent-report',
+        summary: "Report an agent's resources",
+        description:
+          'Sent by an agent with its own token (`Authorization: Bearer tna_…`, shown once by POST /agents). Upserts each resource (an agent and a name identify one), marks the agent seen, evaluates the alert rules and pushes the changes live. Usage values are fractions from 0 to 1.',
+        tags: ['agents'],
+        security: [{ bearerToken: [] }],
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['resources'],
+                properties: {
+                  resources: {
+                    type: 'array',
+                    minItems: 1,
+                    maxItems: RESOURCE_LIMITS.perReport,
+                    items: {
+                      type: 'object',
+                      additionalProperties: false,
+                      required: ['type', 'name', 'status'],
+                      properties: {
+                        type: { type: 'string', enum: [...RESOURCE_TYPES] },
+                        name: { type: 'string', minLength: 1, maxLength: RESOURCE_LIMITS.name },
+                        status: { type: 'string', enum: [...RESOURCE_STATUSES] },
+                        cpu: usage,
+                        memory: usage,
+                        disk: usage,
+                      },
+                    },
+                  },
+                  version: { type: 'string', minLength: 1, maxLength: 50 },
+                },
+              },
+            },
+          },
+        },
+        responses: {
+          '200': {
+            description: 'What the report changed',
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['ok', 'agentId', 'resources', 'created', 'updated'],
+                  properties: {
+                    ok: { type: 'boolean', const: true },
+                    agentId: { type: 'string', format: 'uuid' },
+                    resources: { type: 'integer' },
+                    created: { type: 'integer' },
+                    updated: { type: 'integer' },
+                  },
+                },
+              },
+            },
+          },
+          '400': error,
+          '401': error,
+          '402': error,
+          '403': error,
+          '429': error,
+          '501': error,
+        },
+      },
+    },
+  };
+  return doc;
 }
