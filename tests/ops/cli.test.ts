@@ -21,6 +21,7 @@ describe('pnpm tenantry', () => {
       'db migrate',
       'admin create',
       'seed demo',
+      'agent simulate',
     ]) {
       expect(result.stdout).toContain(command);
     }
