@@ -78,7 +78,7 @@ describe('pnpm tenantry agent simulate', () => {
     const { token: otherToken } = await createTokenOver(server.url, owner, { orgIds: [other.id] });
     const result = await tenantry(
       ['--org', other.slug, '--resources', '5', '--url', server.url, '--count', '1', '--name', 'db-sim'],
-      { DATABASE_URL: server.tdb.appUrl, DATABASE_MIGRATION_URL: server.tdb.ownerUrl, PUBLIC_URL: server.url },
+      { DATABASE_URL: server.tdb.appUrl!, DATABASE_MIGRATION_URL: server.tdb.ownerUrl!, PUBLIC_URL: server.url },
     );
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/^report 1\/1: 5 resources \(5 new/);
