@@ -9,6 +9,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'db migrate': async () => (await import('./commands/db.js')).migrate,
   'admin create': async () => (await import('./commands/admin.js')).create,
   'seed demo': async () => (await import('./commands/seed.js')).demo,
+  'agent simulate': async () => (await import('./commands/agent.js')).simulate,
 };
 
 const SUMMARIES: Record<string, string> = {
@@ -18,6 +19,7 @@ const SUMMARIES: Record<string, string> = {
   'db migrate': 'run pending database migrations',
   'admin create': 'create a superadmin, or promote an existing user',
   'seed demo': 'add demonstration users and organizations',
+  'agent simulate': 'run a simulated agent that reports resources to an organization',
 };
 
 function usage(): string {

@@ -1,20 +1,50 @@
+import { randomUUID } from 'node:crypto';
+import { newAgentToken } from '../../apps/api/src/agent-report.js';
 import {
   addMembership,
+  createAgent,
   createDb,
   createOrg,
   createUser,
   findMembership,
   findOrgBySlug,
   findUserByEmail,
+  listAgents,
+  type ReportedResourceInput,
   type Role,
   setUserDefaultOrg,
   type Tier,
+  upsertReportedResources,
 } from '../../packages/db/src/index.js';
 import { loadCliEnv } from '../lib/cli-env.js';
 import { type Command, CommandError, out, parse } from '../lib/cli-kit.js';
 import { hashPassword } from '../lib/passwords.js';
 
 const DEMO_PASSWORD = 'tenantry-demo';
+
+/** Each demo org's agent and what it reports (the simulator moves them: `pnpm tenantry agent simulate`). */
+const FLEETS: Record<string, ReportedResourceInput[]> = {
+  acme: [
+    { type: 'host', name: 'pve-fra-1', status: 'online', cpu: 0.42, memory: 0.61, disk: 0.3 },
+    { type: 'host', name: 'pve-fra-2', status: 'online', cpu: 0.35, memory: 0.55, disk: 0.41 },
+    { type: 'vm', name: 'web-01', status: 'running', cpu: 0.12, memory: 0.33, disk: 0.5 },
+    { type: 'vm', name: 'web-02', status: 'running', cpu: 0.18, memory: 0.36, disk: 0.49 },
+    { type: 'vm', name: 'db-01', status: 'running', cpu: 0.64, memory: 0.82, disk: 0.71 },
+    { type: 'container', name: 'redis-cache', status: 'running', cpu: 0.05, memory: 0.21, disk: 0.02 },
+    { type: 'storage', name: 'ceph-pool', status: 'online', disk: 0.67 },
+  ],
+  globex: [
+    { type: 'host', name: 'rack-a-01', status: 'online', cpu: 0.22, memory: 0.4, disk: 0.2 },
+    { type: 'host', name: 'rack-a-02', status: 'degraded', cpu: 0.91, memory: 0.88, disk: 0.35 },
+    { type: 'vm', name: 'colo-gw', status: 'running', cpu: 0.3, memory: 0.25, disk: 0.1 },
+    { type: 'storage', name: 'nas-01', status: 'online', disk: 0.93 },
+  ],
+  'initech-lab': [
+    { type: 'host', name: 'homelab', status: 'online', cpu: 0.15, memory: 0.45, disk: 0.6 },
+    { type: 'container', name: 'pihole', status: 'running', cpu: 0.01, memory: 0.05, disk: 0.01 },
+    { type: 'vm', name: 'test-vm', status: 'stopped' },
+  ],
+};
 
 const USERS = [
   { email: 'alice@example.com', name: 'Alice Anders' },
@@ -72,7 +102,8 @@ exists already is left alone. On a fresh install the first demo user (alice@exam
 becomes the platform superadmin, like the first account that signs up.
 
 The organizations are visible with MULTI_TENANT_ENABLED=true and a license with multi_tenant
-(see README). Agents and resources are not seeded yet.
+(see README). Each organization gets an agent, demo-agent, with a few hosts, VMs, containers
+and storage; \`pnpm tenantry agent simulate --org acme\` makes a dashboard move.
 
 Uses DATABASE_URL / DATABASE_MIGRATION_URL, or the embedded database under DATA_DIR (stop
 \`pnpm start\` first: the embedded database has one user at a time).
@@ -92,7 +123,7 @@ Options:
     } catch (error) {
       throw new CommandError(`Cannot open the database: ${(error as Error).message}`);
     }
-    const steps = USERS.length + ORGS.reduce((n, org) => n + 1 + org.members.length, 0);
+    const steps = USERS.length + ORGS.reduce((n, org) => n + 2 + org.members.length, 0);
     let step = 0;
     const progress = (what: string, outcome: string) =>
       out(`[${String(++step).padStart(2)}/${steps}] ${what}: ${outcome}`);
@@ -149,6 +180,23 @@ Options:
           });
           progress(`  ${email} in ${org.slug}`, added ? `added as ${role}` : 'already a member');
         }
+        const fleet = FLEETS[org.slug] ?? [];
+        const seeded = await db.tenant(scope, async (em) => {
+          if ((await listAgents(em, scope.orgId)).some((a) => a.name === 'demo-agent')) return false;
+          const agentId = randomUUID();
+          // The token is not kept: the simulator registers an agent of its own.
+          const { hash } = newAgentToken(scope.orgId, agentId);
+          await createAgent(em, {
+            orgId: scope.orgId,
+            id: agentId,
+            name: 'demo-agent',
+            tokenHash: hash,
+            createdById: ownerId,
+          });
+          await upsertReportedResources(em, scope.orgId, agentId, fleet);
+          return true;
+        });
+        progress(`  agent demo-agent in ${org.slug}`, seeded ? `created with ${fleet.length} resources` : 'exists');
       }
       for (const user of USERS) {
         const landing = ORGS.find(

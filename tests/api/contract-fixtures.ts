@@ -89,6 +89,55 @@ export class Fixtures {
     });
   }
 
+  /** Another org of `admin`, to share with. */
+  targetOrg(): Promise<{ id: string; slug: string }> {
+    return this.once('targetOrg', () => createOrgOver(this.url, this.admin, 'Contract Target'));
+  }
+
+  /** An agent of `org()`, with its token. */
+  agent(): Promise<{ id: string; token: string }> {
+    return this.once('agent', async () => {
+      const org = await this.org();
+      const res = await rest(this.url, 'POST', '/api/agents', {
+        cookie: this.admin.cookie,
+        headers: { 'x-org-id': org.id },
+        body: { name: 'contract-agent' },
+      });
+      if (res.status !== 201) throw new Error(`register agent: ${res.status} ${JSON.stringify(res.body)}`);
+      return { id: res.body.id as string, token: res.body.token as string };
+    });
+  }
+
+  /** A host of `org()`, reported by `agent()`. */
+  resource(): Promise<{ id: string }> {
+    return this.once('resource', async () => {
+      const [org, agent] = [await this.org(), await this.agent()];
+      const reported = await rest(this.url, 'POST', '/api/agent/report', {
+        token: agent.token,
+        body: { resources: [{ type: 'host', name: 'contract-host', status: 'online', cpu: 0.4 }] },
+      });
+      if (reported.status !== 200) throw new Error(`report: ${reported.status} ${JSON.stringify(reported.body)}`);
+      const listed = await rest(this.url, 'GET', '/api/resources', {
+        cookie: this.admin.cookie,
+        headers: { 'x-org-id': org.id },
+      });
+      return { id: listed.body.resources[0].id as string };
+    });
+  }
+
+  /** A share of `resource()` with `targetOrg()`. */
+  share(): Promise<{ id: string }> {
+    return this.once('share', async () => {
+      const [org, target, resource] = [await this.org(), await this.targetOrg(), await this.resource()];
+      const res = await rest(this.url, 'POST', `/api/orgs/${org.id}/shares`, {
+        cookie: this.admin.cookie,
+        body: { targetOrgId: target.id, resourceType: 'host', resourceId: resource.id, role: 'viewer' },
+      });
+      if (res.status !== 201) throw new Error(`share: ${res.status} ${JSON.stringify(res.body)}`);
+      return { id: res.body.id as string };
+    });
+  }
+
   /** An API token of `admin` bound to `org()`. */
   apiToken(): Promise<{ id: string; token: string }> {
     return this.once('apiToken', async () =>
@@ -106,6 +155,9 @@ export const PATH_FIXTURES: Record<string, (f: Fixtures) => Promise<string>> = {
   tokenId: async (f) => (await f.apiToken()).id,
   deletionId: async (f) => (await f.deletion()).id,
   ruleId: async (f) => (await f.alertRule()).id,
+  agentId: async (f) => (await f.agent()).id,
+  resourceId: async (f) => (await f.resource()).id,
+  shareId: async (f) => (await f.share()).id,
   // The mails of the development inbox; the contract server has none (see RECIPES).
   id: async () => randomUUID(),
 };
@@ -119,6 +171,8 @@ export interface Recipe {
   /** Body fields that must be real (ids of users, credentials, keys). */
   body?: (f: Fixtures) => Promise<Record<string, unknown>>;
   query?: (f: Fixtures) => Promise<Record<string, string>>;
+  /** Request headers (e.g. `X-Org-Id` for operations of the active org). */
+  headers?: (f: Fixtures) => Promise<Record<string, string>>;
   /** Path parameters other than the generic fixtures. */
   params?: (f: Fixtures) => Promise<Record<string, string>>;
   /** Runs before the valid request (state the operation reads). */
@@ -145,6 +199,22 @@ export const RECIPES: Record<string, Recipe> = {
   // The org of a scheduled deletion is restored by its owner.
   'deletions-restore': { params: async (f) => ({ orgId: (await f.deletion()).orgId }) },
   'admin-tenants-remove': { query: async (f) => ({ confirm: (await f.org()).slug }) },
+  // Agents and resources act in the active org: the fixture org, by header.
+  'agents-list': { headers: inFixtureOrg },
+  'agents-register': { headers: inFixtureOrg },
+  'agents-remove': { headers: inFixtureOrg },
+  'resources-list': { headers: inFixtureOrg },
+  'resources-byId': { headers: inFixtureOrg },
+  'resources-update': { headers: inFixtureOrg },
+  'shares-create': {
+    body: async (f) => ({
+      targetOrgId: (await f.targetOrg()).id,
+      resourceType: 'host',
+      resourceId: (await f.resource()).id,
+      role: 'viewer',
+    }),
+  },
+  'agent-report': { bearer: async (f) => (await f.agent()).token },
   'alertRules-create': { body: async () => ({ metric: 'cpu', comparison: 'gt', threshold: 0.9 }) },
   'logo-put': { body: async () => ({ contentType: 'image/png', data: TINY_PNG.toString('base64') }) },
   'logo-get': { before: putLogo },
@@ -171,4 +241,8 @@ async function putLogo(f: Fixtures): Promise<void> {
     body: { contentType: 'image/png', data: TINY_PNG.toString('base64') },
   });
   if (res.status !== 200) throw new Error(`put logo: ${res.status} ${JSON.stringify(res.body)}`);
+}
+
+async function inFixtureOrg(f: Fixtures): Promise<Record<string, string>> {
+  return { 'x-org-id': (await f.org()).id };
 }

@@ -123,10 +123,11 @@ interface Call {
   body?: unknown;
   cookie?: string | null;
   bearer?: string | null;
+  headers?: Record<string, string>;
 }
 
 async function call(req: Call): Promise<{ status: number; body: any; bytes: Buffer; contentType: string }> {
-  const headers: Record<string, string> = { origin: server.url };
+  const headers: Record<string, string> = { origin: server.url, ...req.headers };
   if (req.cookie) headers.cookie = req.cookie;
   if (req.bearer) headers.authorization = `Bearer ${req.bearer}`;
   if (req.body !== undefined) headers['content-type'] = 'application/json';
@@ -182,7 +183,8 @@ async function validRequest(method: string, path: string, op: Operation, shared?
     : undefined;
   const bearer = recipe.bearer ? await recipe.bearer(fixtures) : null;
   const cookie = bearer ? null : recipe.cookie ? await recipe.cookie(fixtures) : admin.cookie;
-  return { method, path: fill(path, params), params, query, body, cookie, bearer };
+  const headers = (await recipe.headers?.(fixtures)) ?? {};
+  return { method, path: fill(path, params), params, query, body, cookie, bearer, headers };
 }
 
 function successStatus(op: Operation): string {

@@ -116,6 +116,29 @@ describe('the logs of a representative scenario', () => {
     expect(
       (await rest(url, 'GET', '/api/org', { token: apiToken.token, headers: { 'x-org-id': 'default' } })).status,
     ).toBe(403);
+    // The lean list path, allowed and refused.
+    expect(
+      (await rest(url, 'GET', '/api/resources', { token: apiToken.token, headers: { 'x-org-id': orgId } })).status,
+    ).toBe(200);
+    expect(
+      (await rest(url, 'GET', '/api/resources', { token: apiToken.token, headers: { 'x-org-id': admin.id } })).status,
+    ).toBe(403);
+
+    // An agent: registered, reporting, and refused with a forged token.
+    const agent = await rest(url, 'POST', '/api/agents', {
+      token: apiToken.token,
+      headers: { 'x-org-id': orgId },
+      body: { name: 'logged-agent' },
+    });
+    expect(agent.status).toBe(201);
+    secrets.set('agent token', agent.body.token);
+    secrets.set('agent secret', String(agent.body.token).split('.')[1]!);
+    const resources = [{ type: 'host', name: 'logged-host', status: 'online' }];
+    expect(
+      (await rest(url, 'POST', '/api/agent/report', { token: agent.body.token, body: { resources } })).status,
+    ).toBe(200);
+    const forged = `${String(agent.body.token).split('.')[0]}.${'B'.repeat(43)}`;
+    expect((await rest(url, 'POST', '/api/agent/report', { token: forged, body: { resources } })).status).toBe(401);
 
     // An invitation: mailed by the worker, read and accepted through the token in its link.
     const invitee = await signUpOver(url, 'Log Invitee');

@@ -1,4 +1,3 @@
-import { appRouter } from '@tenantry/api';
 import { reportResources } from '@tenantry/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { baseEnv, run } from '../ops/helpers.js';
@@ -19,9 +18,6 @@ let server: TestServer;
 let owner: RestUser;
 let org: { id: string; slug: string };
 let token: string;
-
-/** Whether the API has a procedure (examples for modules of other slices run once they exist). */
-const hasProcedure = (path: string) => Object.hasOwn(appRouter._def.procedures, path);
 
 function example(name: string, args: string[] = [], env: Record<string, string> = {}) {
   return run(
@@ -74,22 +70,25 @@ describe('SDK examples', () => {
     expect(proc.stderr()).toContain('Set TENANTRY_TOKEN');
   });
 
-  it.skipIf(!hasProcedure('agents.register'))(
-    'register-agent registers an agent, reports resources with its token and lists them',
-    async () => {
-      const proc = example('register-agent', ['example-agent'], { TENANTRY_ORG: org.slug });
-      expect(await proc.exited, proc.stderr()).toBe(0);
-      expect(proc.stdout()).toMatch(/registered agent /);
-      expect(proc.stdout()).toMatch(/host\tpve-1\tonline/);
-    },
-  );
+  it('register-agent registers an agent, reports resources with its token and lists them', async () => {
+    const proc = example('register-agent', ['example-agent'], { TENANTRY_ORG: org.slug });
+    expect(await proc.exited, proc.stderr()).toBe(0);
+    expect(proc.stdout()).toMatch(/registered agent /);
+    expect(proc.stdout()).toMatch(/host\tpve-1\tonline/);
+    // The free plan has one agent slot: a second one says so.
+    const again = example('register-agent', ['second-agent'], { TENANTRY_ORG: org.slug });
+    expect(await again.exited).toBe(1);
+    expect(again.stderr()).toMatch(/No agent slot left/);
+  });
 
-  it.skipIf(!hasProcedure('resources.live'))('follow-live prints a live update made by an agent', async () => {
-    const proc = example('follow-live', ['1'], { TENANTRY_ORG: org.slug });
+  it('follow-live prints a live update made by an agent', async () => {
+    const liveOrg = await createOrgOver(server.url, owner, 'Example Live');
+    const { token: liveToken } = await createTokenOver(server.url, owner, { orgIds: [liveOrg.id] });
+    const proc = example('follow-live', ['1'], { TENANTRY_ORG: liveOrg.slug, TENANTRY_TOKEN: liveToken });
     await proc.waitForOutput(/following live updates/, 20_000);
     const agent = await rest(server.url, 'POST', '/api/agents', {
-      token,
-      headers: { 'x-org-id': org.id },
+      token: liveToken,
+      headers: { 'x-org-id': liveOrg.id },
       body: { name: 'live' },
     });
     expect(agent.status).toBeLessThan(300);

@@ -1,13 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  createApp,
-  createJobQueues,
-  type EvaluationResult,
-  evaluateAlertsOnReport,
-  type JobQueues,
-  loadApiEnv,
-  type ReportedResource,
-} from '@tenantry/api';
+import { createApp, createJobQueues, type JobQueues, loadApiEnv } from '@tenantry/api';
 import { generateLicenseKeyPair, issueLicense } from '@tenantry/core';
 import { findAlert, listAuditEvents } from '@tenantry/db';
 import { createTestDatabase, type TestDatabase } from '@tenantry/db/testing';
@@ -24,8 +16,8 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MailSink, startMailSink } from './mail-sink.js';
 
-// An alert end to end: a rule of org A, agent reports evaluated as the report endpoint does
-// (one unit of work per report), the worker mailing through a real SMTP server in this
+// An alert end to end: a rule of org A, an agent reporting over POST /api/agent/report (each
+// report evaluated in its own transaction), the worker mailing through a real SMTP server in this
 // process. One episode → one FIRING mail and one RESOLVED mail, however many reports; a rule
 // of org B never mails about A's resources.
 
@@ -68,38 +60,48 @@ async function ownerOf(orgName: string) {
   return { cookie, orgId: org.body.id as string };
 }
 
-/** An agent and a host of the org, written as the agent report writes them. */
-async function hostOf(orgId: string, name: string): Promise<ReportedResource & { agentId: string }> {
-  const agentId = randomUUID();
-  const id = randomUUID();
-  await tdb.db.tenant({ orgId }, async (em) => {
-    await em.execute(`insert into agents (org_id, id, name, token_hash) values (?, ?, 'rack-agent', 'x')`, [
-      orgId,
-      agentId,
-    ]);
-    await em.execute(
-      `insert into resources (org_id, id, agent_id, type, name, status, cpu, memory, disk)
-       values (?, ?, ?, 'host', ?, 'online', 0.2, 0.2, 0.2)`,
-      [orgId, id, agentId, name],
-    );
+/** A host of the org, reported by a registered agent over POST /api/agent/report. */
+async function hostOf(owner: { cookie: string; orgId: string }, name: string) {
+  const agent = await req('POST', '/api/agents', {
+    cookie: owner.cookie,
+    org: owner.orgId,
+    body: { name: 'rack-agent' },
   });
-  return { orgId, agentId, id, type: 'host', name, status: 'online', cpu: 0.2, memory: 0.2, disk: 0.2 };
+  expect(agent.status).toBe(201);
+  const host = { orgId: owner.orgId, token: agent.body.token as string, name };
+  await reportOf(host, 0.2);
+  return host;
 }
 
-/** One agent report: its own unit of work, the resource updated, then the rules evaluated. */
-function reportOf(host: ReportedResource & { agentId: string }, cpu: number) {
-  const orgId = host.orgId!;
-  return tdb.db.tenant({ orgId }, async (em) => {
-    await em.execute('update resources set cpu = ?, reported_at = now() where org_id = ? and id = ?', [
-      cpu,
-      orgId,
-      host.id,
-    ]);
-    return evaluateAlertsOnReport(em, orgId, [{ ...host, cpu }], {
-      queues,
-      actor: { type: 'agent', id: host.agentId, label: 'rack-agent' },
-    });
+type Host = { orgId: string; token: string; name: string };
+type AlertState = { id: string; status: string };
+
+async function alertsOf(orgId: string): Promise<Map<string, string>> {
+  const rows = await tdb.db.tenant({ orgId }, (em) =>
+    em.execute<AlertState[]>('select id, status from alerts where org_id = ?', [orgId]),
+  );
+  return new Map(rows.map((r) => [r.id, r.status]));
+}
+
+/** One agent report over HTTP; answers the alerts it fired and resolved. */
+async function reportOf(host: Host, cpu: number): Promise<{ fired: { id: string }[]; resolved: { id: string }[] }> {
+  const before = await alertsOf(host.orgId);
+  const res = await app.inject({
+    method: 'POST',
+    url: '/api/agent/report',
+    headers: { authorization: `Bearer ${host.token}`, 'content-type': 'application/json' },
+    payload: JSON.stringify({
+      resources: [{ type: 'host', name: host.name, status: 'online', cpu, memory: 0.2, disk: 0.2 }],
+    }),
   });
+  expect(res.statusCode, res.body).toBe(200);
+  const after = await alertsOf(host.orgId);
+  return {
+    fired: [...after].filter(([id]) => !before.has(id)).map(([id]) => ({ id })),
+    resolved: [...after]
+      .filter(([id, status]) => status === 'resolved' && before.get(id) === 'firing')
+      .map(([id]) => ({ id })),
+  };
 }
 
 beforeAll(async () => {
@@ -152,8 +154,8 @@ describe('an alert, end to end', () => {
     });
     const a = await ownerOf('Acme Monitoring');
     const b = await ownerOf('Bravo Hosting');
-    const host = await hostOf(a.orgId, 'pve-node-7');
-    await hostOf(b.orgId, 'bravo-1');
+    const host = await hostOf(a, 'pve-node-7');
+    await hostOf(b, 'bravo-1');
 
     const ruleA = await req('POST', '/api/alert-rules', {
       cookie: a.cookie,
@@ -176,7 +178,7 @@ describe('an alert, end to end', () => {
     });
     expect(ruleB.status).toBe(201);
 
-    const fired: EvaluationResult['fired'] = [];
+    const fired: { id: string }[] = [];
     for (const cpu of [0.95, 0.97, 0.99, 0.96, 0.98]) fired.push(...(await reportOf(host, cpu)).fired);
     expect(fired).toHaveLength(1);
     const [firingMail] = await sink.waitFor(1);
@@ -189,7 +191,7 @@ describe('an alert, end to end', () => {
     expect(firingMail!.text).toContain(`${PUBLIC_URL}/alerts`);
     expect(String(firingMail!.html)).toContain('pve-node-7');
 
-    const resolved: EvaluationResult['resolved'] = [];
+    const resolved: { id: string }[] = [];
     for (const cpu of [0.4, 0.3, 0.35]) resolved.push(...(await reportOf(host, cpu)).resolved);
     expect(resolved).toHaveLength(1);
     const mails = await sink.waitFor(2);

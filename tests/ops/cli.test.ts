@@ -21,6 +21,7 @@ describe('pnpm tenantry', () => {
       'db migrate',
       'admin create',
       'seed demo',
+      'agent simulate',
     ]) {
       expect(result.stdout).toContain(command);
     }
@@ -310,9 +311,20 @@ describe('db migrate', () => {
       { slug: 'initech-lab', email: 'carol@example.com', role: 'owner' },
     ]);
 
+    expect(seeded.stdout).toContain('agent demo-agent in acme: created with 7 resources');
+    const resources = await database.query<{ slug: string; n: string }>(
+      `select o.slug, count(*)::text as n from resources r join organizations o on o.id = r.org_id group by 1 order by 1`,
+    );
+    expect(resources).toEqual([
+      { slug: 'acme', n: '7' },
+      { slug: 'globex', n: '4' },
+      { slug: 'initech-lab', n: '3' },
+    ]);
+
     const again = await tenantry(['seed', 'demo'], env);
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('organization acme: exists');
+    expect(again.stdout).toContain('agent demo-agent in acme: exists');
     expect(await database.query('select 1 from organizations')).toHaveLength(4);
   });
 

@@ -5,6 +5,7 @@ import type { AnyProcedure } from '@trpc/server';
 import type { FastifyInstance } from 'fastify';
 import { generateOpenApiDocument, type OpenAPIObject } from 'trpc-to-openapi';
 import { z } from 'zod';
+import { describeAgentReport } from './agent-report.js';
 import { describeAuditExport } from './audit-export.js';
 import { SESSION_COOKIE } from './context.js';
 import type { ApiEnv } from './env.js';
@@ -22,6 +23,8 @@ export const REST_CREATED: ReadonlySet<string> = new Set([
   'invitations.create',
   'admin.tenants.create',
   'alertRules.create',
+  'agents.register',
+  'shares.create',
 ]);
 
 /** REST procedures that start background work answer 202. */
@@ -201,7 +204,7 @@ export function createOpenApiDocument(env: Pick<ApiEnv, 'PUBLIC_URL'>): OpenAPIO
     ...doc.components,
     schemas: { ...schemas, ApiError: apiError, ApiIssue: apiIssue, Health: jsonSchemaOf(healthOutput) } as never,
   };
-  return describeLogoRead(describeAuditExport(doc));
+  return describeAgentReport(describeLogoRead(describeAuditExport(doc)));
 }
 
 /** The web app's brand mark and name, for the reference page's header. */

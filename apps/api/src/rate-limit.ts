@@ -4,6 +4,20 @@ import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 
 const WINDOW_SECONDS = 60;
+/** A lease is at most this share of a budget, and at most LEASE_MAX requests. */
+const LEASE_SHARE = 20;
+const LEASE_MAX = 50;
+
+/** Points this process took from Redis for one key and may still spend, until the window ends. */
+interface Lease {
+  remaining: number;
+  until: number;
+}
+
+/** How many points one lease of a budget takes: 1 for small budgets, so they count exactly. */
+export function leaseSize(points: number): number {
+  return Math.max(1, Math.min(LEASE_MAX, Math.floor(points / LEASE_SHARE)));
+}
 
 /**
  * Per-org request budgets in Redis (SPEC §9), shared by every API process: one for the whole
@@ -14,8 +28,44 @@ const WINDOW_SECONDS = 60;
  */
 export class OrgRateLimiter {
   private readonly limiters = new Map<number, RateLimiterRedis>();
+  private readonly leases = new Map<string, Lease>();
+  private sweptAt = Date.now();
 
   constructor(private readonly redis: Redis) {}
+
+  /**
+   * Spends one point of `key`'s budget. Points are taken from Redis in leases of a few at a
+   * time (`leaseSize`: 5% of the budget, at most 50), so a busy key costs Redis one call per
+   * lease rather than per request. Redis counts every leased point, so all processes together
+   * never grant more than the budget; a process may hold a few unspent points until the
+   * window ends. A lease that Redis refuses grants what was left of the budget, if anything.
+   */
+  private async spend(points: number, key: string): Promise<number> {
+    const now = Date.now();
+    const lease = this.leases.get(key);
+    if (lease && lease.remaining > 0 && now < lease.until) {
+      lease.remaining -= 1;
+      return 0;
+    }
+    if (now - this.sweptAt > WINDOW_SECONDS * 1000) {
+      this.sweptAt = now;
+      for (const [k, l] of this.leases) if (l.until <= now) this.leases.delete(k);
+    }
+    const size = leaseSize(points);
+    let res: RateLimiterRes;
+    let granted: number;
+    try {
+      res = await this.limiter(points).consume(key, size);
+      granted = size;
+    } catch (error) {
+      if (!(error instanceof RateLimiterRes)) throw error;
+      res = error;
+      granted = Math.max(0, Math.min(size, points - (res.consumedPoints - size)));
+    }
+    if (granted === 0) return Math.max(1, res.msBeforeNext);
+    this.leases.set(key, { remaining: granted - 1, until: now + res.msBeforeNext });
+    return 0;
+  }
 
   private limiter(points: number): RateLimiterRedis {
     let limiter = this.limiters.get(points);
@@ -40,19 +90,14 @@ export class OrgRateLimiter {
    */
   async consume(org: Pick<OrgRow, 'id' | 'tier' | 'maxRequestsPerMinute'>, caller: string): Promise<void> {
     const budgets = rateBudgets(effectiveLimits(org.tier, { requestsPerMinute: org.maxRequestsPerMinute }));
-    const spent = await Promise.allSettled([
-      this.limiter(budgets.org).consume(`${org.id}:rl:org`),
-      this.limiter(budgets.caller).consume(`${org.id}:rl:${caller}`),
+    const [orgWait, callerWait] = await Promise.all([
+      this.spend(budgets.org, `${org.id}:rl:org`),
+      this.spend(budgets.caller, `${org.id}:rl:${caller}`),
     ]);
-    let waitMs = 0;
-    for (const outcome of spent) {
-      if (outcome.status === 'fulfilled') continue;
-      if (!(outcome.reason instanceof RateLimiterRes)) throw outcome.reason;
-      waitMs = Math.max(waitMs, outcome.reason.msBeforeNext);
-    }
+    const waitMs = Math.max(orgWait, callerWait);
     if (waitMs > 0) {
       const retryAfter = Math.max(1, Math.ceil(waitMs / 1000));
-      const which = spent[0]?.status === 'rejected' ? 'this organization' : 'you';
+      const which = orgWait > 0 ? 'this organization' : 'you';
       throw new DomainError(
         'RATE_LIMITED',
         `Too many requests for ${which} (${which === 'you' ? budgets.caller : budgets.org} per minute): retry in ${retryAfter} s.`,

@@ -9,6 +9,7 @@ import {
   deleteSession,
   findSessionByTokenHash,
   findUserByEmail,
+  listOrgSummariesOfUser,
   listOrgsOfUser,
   setUserDefaultOrg,
   type UserRow,
@@ -195,7 +196,7 @@ export const authRouter = router({
       return ctx.db.platform({ userId: ctx.user.id }, async (em) => {
         const licensed = ctx.env.MULTI_TENANT_ENABLED ? await ctx.license.isLicensed(em) : false;
         const access = await resolveActiveOrg(ctx, em, ctx.orgHeader, licensed);
-        const orgs = await reachableOrgs(em, ctx, await listOrgsOfUser(em, ctx.user.id));
+        const orgs = await reachableOrgs(em, ctx, await listOrgSummariesOfUser(em, ctx.user.id));
         return {
           user: toUserOutput(ctx.user),
           activeOrg: access.ok ? { id: access.org.id, slug: access.org.slug, name: access.org.name } : null,

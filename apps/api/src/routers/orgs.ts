@@ -17,6 +17,7 @@ import {
   findMembership,
   findOrgBySlug,
   inOrgScope,
+  listOrgSummariesOfUser,
   listOrgsOfUser,
   removeMembership,
   setSessionActiveOrg,
@@ -77,7 +78,7 @@ export const orgsRouter = router({
     .output(z.object({ orgs: z.array(orgListItemOutput) }))
     .query(async ({ ctx }) => {
       const orgs = await ctx.db.platform({ userId: ctx.user.id }, async (em) =>
-        reachableOrgs(em, ctx, await listOrgsOfUser(em, ctx.user.id)),
+        reachableOrgs(em, ctx, await listOrgSummariesOfUser(em, ctx.user.id)),
       );
       return {
         orgs: orgs.map((o) => ({

@@ -177,6 +177,29 @@ export async function setAdminTenancy(em: EntityManager, orgId: string | null): 
   await (em.isInTransaction() ? run(em) : em.transactional(run));
 }
 
+/** One org of a user's list: what the org switcher and `GET /api/orgs` show. */
+export interface UserOrgSummary {
+  id: string;
+  slug: string;
+  name: string;
+  description: string | null;
+  role: UserOrgRow['role'];
+  isShadow: boolean;
+}
+
+/**
+ * Like `listOrgsOfUser`, with only the columns a list shows (a user of an MSP may be in
+ * hundreds of orgs: the list is read on every page load).
+ */
+export async function listOrgSummariesOfUser(em: EntityManager, userId: string): Promise<UserOrgSummary[]> {
+  return em.execute<UserOrgSummary[]>(
+    `select o.id, o.slug, o.name, o.description, m.role, m.is_shadow as "isShadow"
+     from memberships m join organizations o on o.id = m.org_id
+     where m.user_id = ? order by o.name, o.slug`,
+    [userId],
+  );
+}
+
 /**
  * Orgs the user is a member of (shadow memberships included), with the role, by name. Reads
  * memberships through the `app.user_id` clause of RLS: run it in a unit of work whose userId
