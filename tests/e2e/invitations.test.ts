@@ -95,6 +95,8 @@ beforeAll(async () => {
         .catch(callback);
     },
   });
+  // A client that drops its connection is the client's problem, not the sink's.
+  smtp.on('error', () => {});
   await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
   const port = (smtp.server.address() as AddressInfo).port;
 

@@ -30,6 +30,8 @@ export async function startMailSink(): Promise<MailSink> {
         .catch(callback);
     },
   });
+  // A client that drops its connection is the client's problem, not the sink's.
+  server.on('error', () => {});
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.server.address() as AddressInfo).port;
   return {
