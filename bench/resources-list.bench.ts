@@ -24,7 +24,7 @@ import { generateLicenseKeyPair, issueLicense } from '@tenantry/core';
 import pg from 'pg';
 import { type ListTarget, type LoadFigures, measureList } from './lib/list-load.js';
 import { type Child, runTs } from './lib/processes.js';
-import { waitForQuiet } from './lib/quiet.js';
+import { trackForeignCpu, waitForQuiet } from './lib/quiet.js';
 import { dropResourcesDatabase, prepareResourcesData, type SeededData } from './lib/resources-seed.js';
 import { type Figure, writeResult } from './lib/results.js';
 
@@ -47,7 +47,9 @@ const { values: args } = parseArgs({
 const PAGE = 50;
 const TARGET_RATIO = 0.5;
 const TARGET_ISOLATION_COST = 0.1;
-const QUIET_TIMEOUT_MS = 120_000;
+const QUIET_TIMEOUT_MS = 60_000;
+const FOREIGN_CPU_LIMIT = 0.1;
+const ATTEMPTS = 3;
 const selected = args.targets.split(',').map((t) => t.trim()) as TargetName[];
 const unknown = selected.filter((t) => !TARGETS.includes(t));
 if (unknown.length > 0) throw new Error(`unknown target(s) ${unknown.join(', ')}: choose from ${TARGETS.join(', ')}`);
@@ -151,6 +153,36 @@ async function verify(target: ListTarget, data: SeededData, owner: pg.Client): P
   return bytes;
 }
 
+/**
+ * Measures `target` once the machine is idle. This machine is shared: when other processes
+ * took more than FOREIGN_CPU_LIMIT of its CPUs during the measured part, the figure says
+ * little, so it is measured again (ATTEMPTS in all) and the cleanest attempt is kept.
+ */
+async function measureQuietly(target: ListTarget, server: Child) {
+  let best:
+    | (LoadFigures & { attempt: number; foreignCpu: number; quietBefore: boolean; loadAverage: number[] })
+    | null = null;
+  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+    const quiet = await waitForQuiet({ timeoutMs: QUIET_TIMEOUT_MS });
+    if (!quiet.quiet) say(`  ! the machine stayed busy (${Math.round((quiet.busy ?? 0) * 100)} %): measuring anyway`);
+    say(
+      `  ${target.name}: ${load.warmupSeconds} s warm-up, then ${load.connections} connections for ${load.seconds} s…`,
+    );
+    const figures = await measureList(target, data.orgIds, load, () => trackForeignCpu([server.child.pid!]));
+    const foreignCpu = figures.watched ?? 0;
+    say(
+      `    ${fmt(figures.rps)} req/s, p50 ${figures.p50} ms, p99 ${figures.p99} ms, ${figures.failed} failed; ` +
+        `other processes took ${Math.round(foreignCpu * 100)} % of the CPUs`,
+    );
+    if (!best || foreignCpu < best.foreignCpu) {
+      best = { ...figures, attempt, foreignCpu, quietBefore: quiet.quiet, loadAverage: loadavg() };
+    }
+    if (foreignCpu <= FOREIGN_CPU_LIMIT) break;
+    if (attempt < ATTEMPTS) say('    disturbed: measuring again');
+  }
+  return best!;
+}
+
 const fmt = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(2));
 
 const data = await prepareResourcesData({
@@ -178,20 +210,7 @@ try {
     try {
       const target = targetFor(name, server.base, data.token);
       const responseBytes = await verify(target, data, owner);
-      // This machine is shared: a figure taken while something else holds the CPUs says little.
-      const quiet = await waitForQuiet({ timeoutMs: QUIET_TIMEOUT_MS });
-      if (!quiet.quiet) say(`  ! the machine stayed busy (${Math.round((quiet.busy ?? 0) * 100)} %): measuring anyway`);
-      const loadBefore = loadavg();
-      say(`  ${name}: ${load.warmupSeconds} s warm-up, then ${load.connections} connections for ${load.seconds} s…`);
-      const figures = await measureList(target, data.orgIds, load);
-      say(`    ${fmt(figures.rps)} req/s, p50 ${figures.p50} ms, p99 ${figures.p99} ms, ${figures.failed} failed`);
-      measured.set(name, {
-        ...figures,
-        responseBytes,
-        machineQuietBefore: quiet.quiet,
-        waitedForQuietSeconds: quiet.waitedSeconds,
-        loadAverage: { before: loadBefore, after: loadavg() },
-      });
+      measured.set(name, { ...(await measureQuietly(target, server.child)), responseBytes });
     } finally {
       await server.child.stop();
     }

@@ -17,6 +17,8 @@ export interface LoadFigures {
   total: number;
   /** Non-2xx answers, errors and timeouts together. */
   failed: number;
+  /** What the `watch` of the measured part answered (e.g. other processes' CPU share). */
+  watched: number | null;
 }
 
 export interface LoadOptions {
@@ -43,12 +45,22 @@ function run(target: ListTarget, orgIds: string[], connections: number, seconds:
 
 /**
  * Drives `target` with `connections` keep-alive connections, a random org of `orgIds` per
- * request: a warm-up of `warmupSeconds` (discarded), then `seconds` measured.
+ * request: a warm-up of `warmupSeconds` (discarded), then `seconds` measured, while `watch`
+ * (if any) observes.
  */
-export async function measureList(target: ListTarget, orgIds: string[], opts: LoadOptions): Promise<LoadFigures> {
+export async function measureList(
+  target: ListTarget,
+  orgIds: string[],
+  opts: LoadOptions,
+  /** Started right before the measured part, stopped right after it. */
+  watch?: () => { stop(): number },
+): Promise<LoadFigures> {
   if (opts.warmupSeconds > 0) await run(target, orgIds, opts.connections, opts.warmupSeconds);
+  const watching = watch?.();
   const result = await run(target, orgIds, opts.connections, opts.seconds);
+  const watched = watching ? watching.stop() : null;
   return {
+    watched,
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
