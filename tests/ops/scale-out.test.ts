@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { appRouter } from '@tenantry/api';
 import { createTestDatabase, type TestDatabase } from '@tenantry/db/testing';
 import { createClient, reportResources, type TenantryClient } from '@tenantry/sdk';
 import {
@@ -34,56 +33,24 @@ let proxyUrl: string;
 let apiUrls: string[];
 const recipients: string[] = [];
 
-/** How a client of one API process follows what a client of the other changes. */
-interface LiveScenario {
-  name: string;
-  follow(subscriber: TenantryClient, onEvent: (event: unknown) => void): () => void;
-  /** Makes a change through `writer`; the subscriber's events then contain the returned marker. */
-  change(writer: TenantryClient, ctx: { url: string; token: string; orgId: string }): Promise<string>;
+/** Follows an org's resources live (`resources.live`) through one API process. */
+function follow(client: TenantryClient, onEvent: (event: unknown) => void): () => void {
+  const sub = getUntypedClient(client).subscription('resources.live', undefined, { onData: onEvent });
+  return () => sub.unsubscribe();
 }
 
-/** Until a live subscription exists: the other process's reads see the change at once. */
-const orgRenamedScenario: LiveScenario = {
-  name: 'org renamed, followed by reading it',
-  follow(subscriber, onEvent) {
-    const timer = setInterval(() => {
-      subscriber.org.current.query().then(
-        (org) => onEvent(org.name),
-        () => {},
-      );
-    }, 100);
-    return () => clearInterval(timer);
-  },
-  async change(writer, { orgId }) {
-    const name = `Renamed ${randomUUID().slice(0, 8)}`;
-    await writer.orgs.update.mutate({ orgId, name });
-    return name;
-  },
-};
-
-/** With `resources.live`: an agent reports through one process, the stream of the other shows it. */
-const resourceReportedScenario: LiveScenario = {
-  name: 'resource reported, followed live over resources.live',
-  follow(subscriber, onEvent) {
-    const sub = getUntypedClient(subscriber).subscription('resources.live', undefined, { onData: onEvent });
-    return () => sub.unsubscribe();
-  },
-  async change(_writer, { url, token, orgId }) {
-    const agent = await rest(url, 'POST', '/api/agents', {
-      token,
-      headers: { 'x-org-id': orgId },
-      body: { name: 'scale' },
-    });
-    if (agent.status >= 300) throw new Error(`agent registration: ${agent.status} ${JSON.stringify(agent.body)}`);
-    const name = `host-${randomUUID().slice(0, 8)}`;
-    await reportResources({ url, token: agent.body.token }, { resources: [{ type: 'host', name, status: 'online' }] });
-    return name;
-  },
-};
-
-const LIVE: LiveScenario = Object.hasOwn(appRouter._def.procedures, 'resources.live')
-  ? resourceReportedScenario
-  : orgRenamedScenario;
+/** Registers an agent of the org through `url` and reports a new host with it; answers the host's name. */
+async function reportThrough(url: string, token: string, orgId: string): Promise<string> {
+  const agent = await rest(url, 'POST', '/api/agents', {
+    token,
+    headers: { 'x-org-id': orgId },
+    body: { name: `scale-${randomUUID().slice(0, 6)}` },
+  });
+  if (agent.status >= 300) throw new Error(`agent registration: ${agent.status} ${JSON.stringify(agent.body)}`);
+  const name = `host-${randomUUID().slice(0, 8)}`;
+  await reportResources({ url, token: agent.body.token }, { resources: [{ type: 'host', name, status: 'online' }] });
+  return name;
+}
 
 beforeAll(async () => {
   smtp = new SMTPServer({
@@ -155,7 +122,7 @@ describe('two API and two worker processes behind the proxy', () => {
     expect(scaleOut.stdout()).toMatch(/worker-2: +\(pid \d+\)/);
   });
 
-  it(`deliver a change made through one API process to a follower on the other (${LIVE.name})`, async () => {
+  it('deliver a resource reported through one API process to a live follower on the other', async () => {
     // Signed up and set up through the proxy, which spreads the requests over both processes.
     const owner = await signUpOver(proxyUrl, 'Scale Owner');
     const org = await rest(proxyUrl, 'POST', '/api/orgs', { cookie: owner.cookie, body: { name: 'Scaled Org' } });
@@ -166,16 +133,48 @@ describe('two API and two worker processes behind the proxy', () => {
     }
 
     const [writerUrl, subscriberUrl] = apiUrls as [string, string];
-    const writer = createClient({ url: writerUrl, token, org: org.body.id });
     const subscriber = createClient({ url: subscriberUrl, token, org: org.body.id });
     const events: unknown[] = [];
-    const stop = LIVE.follow(subscriber, (event) => events.push(event));
+    const stop = follow(subscriber, (event) => events.push(event));
     try {
       await new Promise((resolve) => setTimeout(resolve, 500));
-      const marker = await LIVE.change(writer, { url: writerUrl, token, orgId: org.body.id });
+      const marker = await reportThrough(writerUrl, token, org.body.id);
       await expect.poll(() => JSON.stringify(events).includes(marker), { timeout: 15_000, interval: 100 }).toBe(true);
     } finally {
       stop();
+    }
+  });
+
+  it("keep each org's live events to that org's followers, across the processes", async () => {
+    const owner = await signUpOver(proxyUrl, 'Scale Two');
+    const orgs: string[] = [];
+    for (const name of ['Live A', 'Live B']) {
+      const res = await rest(proxyUrl, 'POST', '/api/orgs', { cookie: owner.cookie, body: { name } });
+      expect(res.status).toBe(201);
+      orgs.push(res.body.id);
+    }
+    const [a, b] = orgs as [string, string];
+    const [api1, api2] = apiUrls as [string, string];
+    // One token reaches both orgs: only the org each stream was opened for may reach it.
+    const { token } = await createTokenOver(proxyUrl, owner, { orgIds: [a, b] });
+    const seenA: { kind: string; resource?: { orgId: string; name: string } }[] = [];
+    const seenB: typeof seenA = [];
+    const stopA = follow(createClient({ url: api2, token, org: a }), (e) => seenA.push(e as (typeof seenA)[number]));
+    const stopB = follow(createClient({ url: api1, token, org: b }), (e) => seenB.push(e as (typeof seenB)[number]));
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const hostA = await reportThrough(api1, token, a);
+      const hostB = await reportThrough(api2, token, b);
+      await expect.poll(() => seenA.some((e) => e.resource?.name === hostA), { timeout: 15_000 }).toBe(true);
+      await expect.poll(() => seenB.some((e) => e.resource?.name === hostB), { timeout: 15_000 }).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(seenA.every((e) => e.resource?.orgId === a)).toBe(true);
+      expect(seenB.every((e) => e.resource?.orgId === b)).toBe(true);
+      expect(JSON.stringify(seenA)).not.toContain(hostB);
+      expect(JSON.stringify(seenB)).not.toContain(hostA);
+    } finally {
+      stopA();
+      stopB();
     }
   });
 

@@ -7,6 +7,7 @@ import type { DevInboxReader } from './dev-inbox.js';
 import type { ApiEnv } from './env.js';
 import { createJobQueues, type JobQueues } from './jobs.js';
 import type { LicenseService } from './license.js';
+import { type LiveHub, liveHubFor } from './live.js';
 
 /** Name of the browser session cookie. */
 export const SESSION_COOKIE = 'tenantry_session';
@@ -46,6 +47,8 @@ export interface Context {
   redis: Redis | null;
   /** Producers of the worker's queues (no-ops answering null without Redis). */
   queues: JobQueues;
+  /** Live events (Redis pub/sub across processes; in memory without Redis). */
+  live: LiveHub;
   /** The development inbox of `pnpm start` without SMTP_URL; null everywhere else. */
   devInbox: DevInboxReader | null;
   /** Sets a response header (e.g. `Retry-After`); a no-op for in-process callers. */
@@ -116,6 +119,7 @@ export function createContextFactory(deps: ContextDeps) {
       license: deps.license,
       redis,
       queues,
+      live: liveHubFor(redis),
       devInbox: deps.devInbox ?? null,
       log: req.log,
       // A bearer request never rides on the cookie too: it is exempt from the CSRF check.
@@ -156,6 +160,7 @@ export function createInnerContext(
     license: deps.license,
     redis,
     queues: deps.queues ?? createJobQueues(redis),
+    live: liveHubFor(redis),
     devInbox: deps.devInbox ?? null,
     log: deps.log,
     sessionToken: deps.sessionToken ?? null,

@@ -63,6 +63,8 @@ const schema = z.object({
   SESSION_TTL: duration.default(30 * 86_400_000),
   INVITATION_TTL: duration.default(7 * 86_400_000),
   DELETION_GRACE: durationOrZero.default(0),
+  /** An agent silent for longer is shown offline. */
+  AGENT_OFFLINE_AFTER: duration.default(2 * 60_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   WEB_DIST: z.string().min(1).default(DEFAULT_WEB_DIST),
   NODE_ENV: z.string().optional(),

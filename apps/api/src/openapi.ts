@@ -22,6 +22,8 @@ export const REST_CREATED: ReadonlySet<string> = new Set([
   'invitations.create',
   'admin.tenants.create',
   'alertRules.create',
+  'agents.register',
+  'shares.create',
 ]);
 
 /** REST procedures that start background work answer 202. */

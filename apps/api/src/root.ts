@@ -1,4 +1,5 @@
 import { adminRouter } from './routers/admin.js';
+import { agentsRouter } from './routers/agents.js';
 import { alertRulesRouter } from './routers/alert-rules.js';
 import { alertsRouter } from './routers/alerts.js';
 import { auditRouter } from './routers/audit.js';
@@ -10,6 +11,8 @@ import { membersRouter } from './routers/members.js';
 import { orgRouter } from './routers/org.js';
 import { deletionsRouter, usageRouter } from './routers/org-lifecycle.js';
 import { orgsRouter } from './routers/orgs.js';
+import { resourcesRouter } from './routers/resources.js';
+import { sharesRouter } from './routers/shares.js';
 import { systemRouter } from './routers/system.js';
 import { tokensRouter } from './routers/tokens.js';
 import { createCallerFactory, router } from './trpc.js';
@@ -31,6 +34,9 @@ export const appRouter = router({
   alerts: alertsRouter,
   audit: auditRouter,
   devInbox: devInboxRouter,
+  agents: agentsRouter,
+  resources: resourcesRouter,
+  shares: sharesRouter,
 });
 
 /** The router's type: the only thing the web app and the SDK import from the API. */

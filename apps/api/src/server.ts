@@ -18,13 +18,16 @@ import Fastify, {
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { fastifyTRPCOpenApiPlugin } from 'trpc-to-openapi';
+import { registerAgentReportRoute } from './agent-report.js';
 import { registerAuditExportRoute } from './audit-export.js';
 import { type Context, createContextFactory, isBearerRequest } from './context.js';
 import type { DevInboxReader } from './dev-inbox.js';
 import type { ApiEnv } from './env.js';
 import { type ApiErrorBody, trpcCodeForStatus } from './errors.js';
 import { createJobQueues } from './jobs.js';
+import { registerLeanResourcesRoute } from './lean-resources.js';
 import { LicenseService } from './license.js';
+import { closeLiveHub } from './live.js';
 import { createLogger, LOG_SERIALIZERS, REDACT_PATHS } from './logger.js';
 import { registerLogoRoute } from './logo-route.js';
 import { restSuccessStatus } from './openapi.js';
@@ -54,6 +57,11 @@ export interface CreateAppOptions {
    * as on every production server, those paths answer 404.
    */
   devInbox?: DevInboxReader | null;
+  /**
+   * Benchmarks only (the cost of isolation): `false` serves `GET /api/resources` without any
+   * tenancy check. Never set by the server's start commands.
+   */
+  tenancyChecks?: boolean;
 }
 
 const BODY_LIMIT = 1024 * 1024;
@@ -263,6 +271,9 @@ export function createApp(opts: CreateAppOptions): FastifyInstance {
 
   operations.install(app);
   registerLogoRoute(app, createContext);
+  const onDenied = (code: string) => void operations.metrics.countDenial(code);
+  registerAgentReportRoute(app, { createContext, onDenied });
+  registerLeanResourcesRoute(app, { db, createContext, onDenied, tenancyChecks: opts.tenancyChecks ?? true });
   registerAuditExportRoute(app, { db, createContext });
 
   void app.register(async (api) => {
@@ -296,6 +307,7 @@ export function createApp(opts: CreateAppOptions): FastifyInstance {
   }
 
   app.addHook('onClose', async () => {
+    await closeLiveHub(redis);
     await queues.close();
   });
 

@@ -43,6 +43,9 @@ const t = initTRPC
   .context<Context>()
   .meta<ProcedureMeta>()
   .create({
+    // Live streams (Server-Sent Events) ping every 15 s, so proxies keep them open and clients
+    // notice a dead connection and reconnect.
+    sse: { ping: { enabled: true, intervalMs: 15_000 }, client: { reconnectAfterInactivityMs: 40_000 } },
     // Plain JSON (no transformer), so tRPC and REST clients see the same payloads.
     errorFormatter({ shape, error }) {
       const described = describeError(error);

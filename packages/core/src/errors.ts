@@ -28,6 +28,10 @@ export const ERRORS = {
     status: 400,
     message: 'The license does not include this module, so it cannot be turned on: extend the license first.',
   },
+  SHARE_TARGET_INVALID: {
+    status: 400,
+    message: 'Share with another existing organization: not with this one or with the owner of the resource.',
+  },
   LOGO_INVALID: {
     status: 400,
     message: 'The logo must be a PNG, JPEG, GIF or WebP image of at most 256 KB.',
@@ -57,6 +61,10 @@ export const ERRORS = {
     message:
       'This organization is scheduled for deletion: an owner or a platform administrator can restore it until the deletion starts.',
   },
+  SHARE_ROLE_INSUFFICIENT: {
+    status: 403,
+    message: 'The share of this resource does not allow this: ask its owner for an editor or admin share.',
+  },
   TOKEN_NOT_ALLOWED: {
     status: 403,
     message: 'API tokens cannot do this: sign in to the web app with your account instead.',
@@ -80,12 +88,23 @@ export const ERRORS = {
   },
   USER_NOT_FOUND: { status: 404, message: 'No user with that id or email exists: invite them instead.' },
   MEMBER_NOT_FOUND: { status: 404, message: 'That user is not a member of this organization.' },
+  AGENT_NOT_FOUND: { status: 404, message: 'This organization has no agent with that id: list the agents to find it.' },
+  RESOURCE_NOT_FOUND: {
+    status: 404,
+    message: 'No resource with that id is visible in this organization: it is not yours and not shared with you.',
+  },
+  SHARE_NOT_FOUND: { status: 404, message: 'This organization has no share with that id: list its shares to find it.' },
   ALERT_RULE_NOT_FOUND: {
     status: 404,
     message: 'This organization has no alert rule with that id: list the rules to find it.',
   },
   SLUG_TAKEN: { status: 409, message: 'That slug is already used by another organization: choose another.' },
   EMAIL_TAKEN: { status: 409, message: 'An account with that email already exists: sign in instead.' },
+  AGENT_NAME_TAKEN: { status: 409, message: 'An agent with that name already exists in this organization.' },
+  SHARE_EXISTS: {
+    status: 409,
+    message: 'This resource is already shared with that organization: remove the share first to change its role.',
+  },
   ALREADY_MEMBER: { status: 409, message: 'That user is already a member of this organization.' },
   DEFAULT_ORG_PROTECTED: { status: 409, message: 'The default organization cannot be renamed or deleted.' },
   LAST_OWNER: { status: 409, message: 'An organization must keep at least one owner: make someone else owner first.' },

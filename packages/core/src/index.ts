@@ -12,6 +12,7 @@ export * from './limits.js';
 export * from './members.js';
 export * from './modules.js';
 export * from './permissions.js';
+export * from './resources.js';
 export * from './slug.js';
 export * from './storage.js';
 export * from './tenancy.js';

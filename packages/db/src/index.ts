@@ -1,6 +1,6 @@
 export { Alert, AlertRule, AlertState } from './alert-entities.js';
 export { APP_ROLE } from './app-role.js';
-export type { AppOrm, Db, DbOptions, EntityManager, PlatformScope, TenantScope } from './db.js';
+export type { AppOrm, Db, DbOptions, EntityManager, PlatformScope, SqlStatement, TenantScope } from './db.js';
 export { createDb } from './db.js';
 export {
   Agent,
@@ -33,6 +33,7 @@ export * from './repositories/operations.js';
 export * from './repositories/org-deletions.js';
 export * from './repositories/orgs.js';
 export * from './repositories/platform-settings.js';
+export * from './repositories/resources.js';
 export { inOrgScope } from './repositories/scope.js';
 export * from './repositories/sessions.js';
 export * from './repositories/tenants.js';

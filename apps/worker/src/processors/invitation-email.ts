@@ -71,7 +71,7 @@ export async function processInvitationEmail(
     email: data.email,
     attempts: attempt,
   });
-  ctx.logger.debug({ orgId, invitationId, sendCount }, 'invitation mail sent');
+  ctx.logger.info({ orgId, invitationId, sendCount }, 'invitation mail sent');
   return { sent: true };
 }
 

@@ -1,6 +1,6 @@
 import type { EntityManager } from '../db.js';
-import type { ApiTokenBindingRow, ApiTokenRow, Role, UserRow } from '../types.js';
-import { mapUser, userColumns } from './rows.js';
+import type { ApiTokenBindingRow, ApiTokenRow, MembershipRow, OrgRow, Role, UserRow } from '../types.js';
+import { mapMembership, mapOrg, mapUser, ORG_COLUMNS, userColumns } from './rows.js';
 import { inOrgScope } from './scope.js';
 
 // api_tokens is global (owned by a user, like sessions); api_token_orgs is a tenant table whose
@@ -159,4 +159,60 @@ export async function listApiTokenOrgIds(em: EntityManager, tokenId: string): Pr
     [tokenId],
   );
   return rows.map((r) => r.orgId);
+}
+
+/** What one statement tells about a bearer API token in one org (see `tokenAccessStatement`). */
+export interface TokenAccessRow {
+  tokenId: string;
+  tokenName: string;
+  userId: string;
+  lastUsedAt: Date | null;
+  /** Null when no org has that id. */
+  org: OrgRow | null;
+  /** The owner's membership there, or null. */
+  membership: MembershipRow | null;
+  /** The token's binding role there, or null when it is not bound to the org. */
+  bindingRole: MembershipRow['role'] | null;
+}
+
+/**
+ * One statement answering, for a live token (by hash) and an org id, the token, the org, the
+ * owner's membership and the token's binding — no row when the token is unknown, revoked or
+ * expired. Runs in the org's scope (memberships and bindings are tenant rows).
+ */
+export function tokenAccessStatement(tokenHash: string, orgId: string): { sql: string; params: unknown[] } {
+  return {
+    sql: `select t.id as "tokenId", t.name as "tokenName", t.user_id as "tokenUserId", t.last_used_at as "tokenLastUsedAt",
+        b.role as "bindingRole", m.role as "memberRole", m.is_shadow as "memberIsShadow",
+        m.added_by_id as "memberAddedById", m.created_at as "memberCreatedAt", ${ORG_COLUMNS}
+      from api_tokens t
+      left join organizations o on o.id = ?::uuid
+      left join memberships m on m.org_id = o.id and m.user_id = t.user_id
+      left join api_token_orgs b on b.org_id = o.id and b.token_id = t.id
+      where t.token_hash = ? and t.revoked_at is null and (t.expires_at is null or t.expires_at > now())`,
+    params: [orgId, tokenHash],
+  };
+}
+
+export function mapTokenAccess(r: Raw): TokenAccessRow {
+  const org = r.id ? mapOrg(r) : null;
+  return {
+    tokenId: r.tokenId as string,
+    tokenName: r.tokenName as string,
+    userId: r.tokenUserId as string,
+    lastUsedAt: r.tokenLastUsedAt ? new Date(r.tokenLastUsedAt as string) : null,
+    org,
+    membership:
+      org && r.memberRole
+        ? mapMembership({
+            orgId: org.id,
+            userId: r.tokenUserId,
+            role: r.memberRole,
+            isShadow: r.memberIsShadow,
+            addedById: r.memberAddedById,
+            createdAt: r.memberCreatedAt,
+          })
+        : null,
+    bindingRole: (r.bindingRole as MembershipRow['role'] | null) ?? null,
+  };
 }

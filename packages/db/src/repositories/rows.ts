@@ -14,7 +14,7 @@ import type {
 // Raw SQL selects alias columns to the camelCase row shape. Timestamps come back as strings
 // from MikroORM's pg driver and as Dates from PGlite, so the mappers normalise them.
 
-type Raw = Record<string, unknown>;
+export type Raw = Record<string, unknown>;
 
 function toDate(value: unknown): Date {
   return value instanceof Date ? value : new Date(value as string);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ErrorCode, OrgRole, Permission } from '@tenantry/core';
 import { addMembership, cancelScheduledOrgDeletion, updateMembershipRole, updateOrg } from '@tenantry/db';
 import { expect } from 'vitest';
+import { shareResource } from '../alert-fixtures.js';
 import {
   type ActorName,
   type Fixtures,
@@ -9,6 +10,7 @@ import {
   freshApiToken,
   freshInvitation,
   freshMember,
+  freshResource,
   freshRule,
   freshUser,
   type OrgFixture,
@@ -269,6 +271,138 @@ export const DECLARATIONS: Record<string, Declaration> = {
     tokens: 'TOKEN_NOT_ALLOWED',
     allowed: () => 'INVITATION_EMAIL_MISMATCH',
     input: (f) => ({ token: f.orgs.B.invitationToken }),
+  },
+
+  'agents.list': {
+    org: 'active',
+    permission: 'agents.read',
+    input: () => undefined,
+    check: (o, f, c) =>
+      expectOwned(
+        f,
+        c,
+        'agents',
+        'id',
+        (out(o).agents as Row[]).map((a) => a.id),
+      ),
+  },
+  'agents.register': {
+    org: 'active',
+    permission: 'agents.register',
+    input: () => ({ name: fresh('agent') }),
+    check: async (o, f, c) => {
+      await expectOwned(f, c, 'agents', 'id', [out(o).id]);
+      expect(String(out(o).token)).toMatch(/^tna_/);
+    },
+  },
+  'agents.remove': {
+    org: 'active',
+    permission: 'agents.remove',
+    crossIds: 'AGENT_NOT_FOUND',
+    input: async (f, c) => ({ agentId: (await freshResource(f.db, idsOf(c).id)).agentId }),
+  },
+
+  'resources.list': {
+    org: 'active',
+    permission: 'resources.read',
+    input: () => ({ limit: 200 }),
+    check: async (o, f, c) => {
+      const rows = out(o).resources as Row[];
+      // Its own resources, and others' only through a share the org holds.
+      await expectOwned(
+        f,
+        c,
+        'resources',
+        'id',
+        rows.filter((r) => r.shared === null).map((r) => r.id),
+      );
+      for (const r of rows) if (r.shared === null) expect(r.orgId).toBe(scopeOf(c).id);
+      await expectOwned(
+        f,
+        c,
+        'incoming_shares',
+        'resource_id',
+        rows.filter((r) => r.shared !== null).map((r) => r.id),
+      );
+    },
+  },
+  'resources.byId': {
+    org: 'active',
+    permission: 'resources.read',
+    crossIds: 'RESOURCE_NOT_FOUND',
+    input: (_f, c) => ({ resourceId: idsOf(c).resourceId }),
+    check: (o, _f, c) => expect(out(o).orgId).toBe(scopeOf(c).id),
+  },
+  'resources.update': {
+    org: 'active',
+    permission: 'resources.write',
+    crossIds: 'RESOURCE_NOT_FOUND',
+    input: (_f, c) => ({ resourceId: idsOf(c).resourceId, notes: fresh('note') }),
+    check: (o, _f, c) => expect(out(o).orgId).toBe(scopeOf(c).id),
+  },
+  // A stream of the org's own channel: the call opens it, the check closes it.
+  'resources.live': {
+    org: 'active',
+    permission: 'resources.read',
+    input: () => undefined,
+    check: async (o) => {
+      const iterator = (o as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+      await iterator.return?.();
+    },
+  },
+
+  'shares.list': {
+    org: 'path',
+    permission: 'shares.read',
+    input: (_f, c) => ({ orgId: scopeOf(c).id }),
+    check: (o, f, c) =>
+      expectOwned(
+        f,
+        c,
+        'shares',
+        'id',
+        (out(o).shares as Row[]).map((x) => x.id),
+      ),
+  },
+  'shares.incoming': {
+    org: 'path',
+    permission: 'shares.read',
+    input: (_f, c) => ({ orgId: scopeOf(c).id }),
+    check: (o, f, c) =>
+      expectOwned(
+        f,
+        c,
+        'incoming_shares',
+        'share_id',
+        (out(o).shares as Row[]).map((x) => x.id),
+      ),
+  },
+  'shares.create': {
+    org: 'path',
+    permission: 'shares.create',
+    crossIds: 'RESOURCE_NOT_FOUND',
+    input: async (f, c) => ({
+      orgId: scopeOf(c).id,
+      targetOrgId: scopeOf(c).key === 'A' ? f.orgs.B.id : f.orgs.A.id,
+      resourceType: 'host',
+      resourceId: (await freshResource(f.db, idsOf(c).id)).id,
+      role: 'viewer',
+    }),
+    check: (o, f, c) => expectOwned(f, c, 'shares', 'id', [out(o).id]),
+  },
+  'shares.remove': {
+    org: 'path',
+    permission: 'shares.remove',
+    crossIds: 'SHARE_NOT_FOUND',
+    input: async (f, c) => {
+      const from = idsOf(c);
+      const to = from.key === 'A' ? f.orgs.B : f.orgs.A;
+      const resource = await freshResource(f.db, from.id);
+      return {
+        orgId: scopeOf(c).id,
+        shareId: await shareResource(f.db, from.id, to.id, { id: resource.id, type: 'host' }),
+      };
+    },
   },
 
   // The development inbox exists only on a development start (no SMTP_URL); the matrix's

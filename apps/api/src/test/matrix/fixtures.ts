@@ -54,6 +54,9 @@ export interface OrgFixture {
   ruleId: string;
   firingAlertId: string;
   invitationToken: string;
+  /** An agent of the org and one of its resources (a host). */
+  agentId: string;
+  resourceId: string;
 }
 
 export interface Fixtures {
@@ -192,7 +195,15 @@ async function orgFixture(db: Db, key: OrgKey, ownerId: string): Promise<OrgFixt
     ruleId,
     firingAlertId: alert!.id,
     invitationToken: invitation.token,
+    agentId: (await seedResources(db, org.id, [])).agentId,
+    resourceId: resource.id,
   };
+}
+
+/** A new host of the org (under a new agent), for calls that share or remove one. */
+export async function freshResource(db: Db, orgId: string): Promise<{ id: string; agentId: string }> {
+  const { agentId, resources } = await seedResources(db, orgId, [{ name: fresh('host') }]);
+  return { id: resources[0]!.id, agentId };
 }
 
 /** Orgs A and B, every caller, and the objects the procedures name. */

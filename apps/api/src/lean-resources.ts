@@ -1,0 +1,177 @@
+import {
+  assertOrgServes,
+  can,
+  DomainError,
+  decideGate,
+  isDomainError,
+  resolveModules,
+  tokenRole,
+} from '@tenantry/core';
+import {
+  type Db,
+  mapResource,
+  mapTokenAccess,
+  resourcePageSql,
+  type TokenAccessRow,
+  tokenAccessStatement,
+  touchApiToken,
+} from '@tenantry/db';
+import { TRPCError } from '@trpc/server';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { looksLikeApiToken } from './api-tokens.js';
+import { type Context, hashToken } from './context.js';
+import { describeError } from './errors.js';
+import { OrgRateLimiter } from './rate-limit.js';
+import { createCaller } from './root.js';
+import { listInput, toPage, toResourceQuery } from './routers/resources.js';
+
+// `GET /api/resources`, the hot read of integrations and dashboards, on a lean path: for an API
+// token naming its org by id (`X-Org-Id: <uuid>`), the token, the org, the membership, the
+// binding and the page are read in ONE database round trip (db.readInOrg), under the org's RLS
+// scope, and the page only comes back if the token stands in the org (the statement checks it
+// too). Every rule of the tRPC procedure is then applied in the same order — 401, the gate,
+// the org's status, the rate budget, the module, the permission — so both paths answer alike
+// (the contract and matrix tests call both). Anything else (sessions, slugs, PGlite) goes
+// through the procedure itself.
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const TOUCH_EVERY_MS = 60_000;
+
+export interface LeanRouteOptions {
+  db: Db;
+  createContext: (opts: { req: FastifyRequest; res: FastifyReply }) => Context;
+  onDenied: (code: string) => void;
+  /**
+   * Benchmarks only: skip every tenancy check (no token, membership, binding, gate, status or
+   * module check) and read the `X-Org-Id` org's page as it is. Never set by the server.
+   */
+  tenancyChecks?: boolean;
+}
+
+/** The page's statement, returning rows only while the token stands in the org. */
+function guardedPage(sql: string, params: readonly unknown[], tokenHash: string, orgId: string) {
+  return {
+    sql: `select p.* from (${sql}) p
+      where exists (select 1 from api_tokens t
+        join memberships m on m.org_id = ?::uuid and m.user_id = t.user_id
+        join api_token_orgs b on b.org_id = ?::uuid and b.token_id = t.id
+        where t.token_hash = ? and t.revoked_at is null and (t.expires_at is null or t.expires_at > now()))
+      order by p.name, p.id`,
+    params: [...params, orgId, orgId, tokenHash],
+  };
+}
+
+/** The tRPC procedure's refusals, for a token's access row. */
+async function assertAccess(
+  ctx: Context,
+  access: TokenAccessRow | undefined,
+  orgId: string,
+  limiter: OrgRateLimiter | null,
+) {
+  if (!access) throw new DomainError('UNAUTHENTICATED', 'The bearer token is unknown, revoked or expired.');
+  const { org, membership, bindingRole } = access;
+  const licensed = ctx.env.MULTI_TENANT_ENABLED ? await ctx.license.isLicensed() : false;
+  const decision = decideGate({
+    malformed: false,
+    targetsDefaultOrg: orgId === ctx.db.defaultOrgId,
+    multiTenantEnabled: ctx.env.MULTI_TENANT_ENABLED,
+    licensed,
+    authorized: Boolean(org && membership && bindingRole),
+  });
+  if (!decision.allow || !org || !membership || !bindingRole) {
+    const code = decision.allow ? 'ORG_ACCESS_DENIED' : decision.code;
+    ctx.log.warn(
+      {
+        event: 'org_access_denied',
+        orgRef: orgId,
+        orgId: org?.id ?? null,
+        source: 'header',
+        reason: decision.allow ? 'not_authorized' : decision.reason,
+        status: decision.allow ? 403 : decision.status,
+      },
+      'organization access denied',
+    );
+    throw new DomainError(code);
+  }
+  assertOrgServes(org.status);
+  await limiter?.consume(org, `token:${access.tokenId}`);
+  if (!resolveModules(await ctx.license.features(), org.featureOverrides).includes('agents')) {
+    throw new DomainError(
+      'FEATURE_DISABLED',
+      'The agents module is not enabled for this organization: ask a platform administrator to enable it.',
+    );
+  }
+  if (!can(tokenRole(membership.role, bindingRole), 'resources.read')) throw new DomainError('PERMISSION_DENIED');
+}
+
+export function registerLeanResourcesRoute(app: FastifyInstance, opts: LeanRouteOptions): void {
+  const limiters = new WeakMap<object, OrgRateLimiter>();
+  const checks = opts.tenancyChecks ?? true;
+
+  app.get('/api/resources', async (req, reply) => {
+    const ctx = opts.createContext({ req, res: reply });
+    try {
+      const parsed = listInput.safeParse(req.query ?? {});
+      if (!parsed.success) {
+        throw new DomainError('VALIDATION_FAILED', undefined, {
+          issues: parsed.error.issues.map((i) => ({ path: i.path, message: i.message, code: i.code })),
+        });
+      }
+      const input = parsed.data;
+      const orgId = ctx.orgHeader?.trim() ?? '';
+      const bearer = ctx.bearerToken;
+      const lean =
+        opts.db.kind === 'postgresql' && UUID.test(orgId) && (!checks || (bearer && looksLikeApiToken(bearer)));
+      if (!lean) return reply.send(await createCaller(ctx).resources.list(input));
+
+      const query = toResourceQuery(input);
+      const page = resourcePageSql(orgId.toLowerCase(), query);
+      if (!checks) {
+        const [rows] = await opts.db.readInOrg({ orgId }, [page]);
+        return reply.send(toPage((rows ?? []).map(mapResource), input.limit));
+      }
+      const tokenHash = hashToken(bearer!);
+      const [accessRows, rows] = await opts.db.readInOrg({ orgId }, [
+        tokenAccessStatement(tokenHash, orgId),
+        guardedPage(page.sql, page.params, tokenHash, orgId),
+      ]);
+      const access = accessRows?.[0] ? mapTokenAccess(accessRows[0]) : undefined;
+      if (access) ctx.bindLog({ userId: access.userId, tokenId: access.tokenId, orgId });
+      let limiter: OrgRateLimiter | null = null;
+      if (ctx.redis) {
+        limiter = limiters.get(ctx.redis) ?? new OrgRateLimiter(ctx.redis);
+        limiters.set(ctx.redis, limiter);
+      }
+      await assertAccess(ctx, access, orgId, limiter);
+      if (!access!.lastUsedAt || Date.now() - access!.lastUsedAt.getTime() > TOUCH_EVERY_MS) {
+        void opts.db
+          .platform({}, (em) => touchApiToken(em, access!.tokenId, TOUCH_EVERY_MS))
+          .catch((error) => ctx.log.warn({ err: error }, 'could not record the token use'));
+      }
+      return reply.send(toPage((rows ?? []).map(mapResource), input.limit));
+    } catch (error) {
+      let status: number;
+      let body: Record<string, unknown>;
+      if (isDomainError(error)) {
+        status = error.status;
+        const issues = error.details?.issues;
+        const retryAfter = error.details?.retryAfter;
+        if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
+        body = { code: error.code, message: error.message, ...(issues ? { issues } : {}) };
+      } else if (error instanceof TRPCError) {
+        const described = describeError(error);
+        if (described.code === 'INTERNAL') throw error.cause ?? error;
+        status = described.status;
+        body = {
+          code: described.code,
+          message: described.message,
+          ...(described.issues ? { issues: described.issues } : {}),
+        };
+      } else {
+        throw error;
+      }
+      if (status === 401 || status === 402 || status === 403 || status === 501) opts.onDenied(String(body.code));
+      return reply.code(status).send(body);
+    }
+  });
+}
