@@ -182,7 +182,10 @@ export interface TokenAccessRow {
  */
 export function tokenAccessStatement(tokenHash: string, orgId: string): { sql: string; params: unknown[] } {
   return {
-    sql: `select t.id as "tokenId", t.name as "tokenName", t.user_id as "tokenUserId", t.last_used_at as "tokenLastUsedAt",
+    // It also records, for the rest of the transaction, whether the token stands in the org
+    // (`app.caller_ok`): a statement after it can refuse to return rows otherwise.
+    sql: `select set_config('app.caller_ok', case when m.role is not null and b.role is not null then 'yes' else 'no' end, true) as "callerOk",
+        t.id as "tokenId", t.name as "tokenName", t.user_id as "tokenUserId", t.last_used_at as "tokenLastUsedAt",
         b.role as "bindingRole", m.role as "memberRole", m.is_shadow as "memberIsShadow",
         m.added_by_id as "memberAddedById", m.created_at as "memberCreatedAt", ${ORG_COLUMNS}
       from api_tokens t
