@@ -2,18 +2,21 @@
  * The resources list under load, against its ceiling and against itself without tenancy.
  *
  *   pnpm exec tsx bench/resources-list.bench.ts [--orgs 1000] [--per-org 1000] [--connections 64]
- *     [--seconds 15] [--warmup 5] [--database tenantry_bench_resources] [--fresh] [--drop]
- *     [--targets ceiling,product,tenancy-off]
+ *     [--seconds 15] [--warmup 3] [--rounds 3] [--database tenantry_bench_resources] [--fresh]
+ *     [--drop] [--targets ceiling,product,tenancy-off]
  *
  * One PostgreSQL database of 1,000 orgs × 1,000 resources (seeded once, reused while its counts
  * match; `--fresh` seeds again, `--drop` drops it at the end), one MSP user who owns every org
- * and an API token bound to all of them. Three servers, each in its own process and measured
- * one after the other on the same data, with a random org per request:
+ * and an API token bound to all of them. Three servers, each in its own process, on the same
+ * data, with a random org per request chosen by the load generator:
  * - ceiling: plain Fastify + `pg` as the owner, `GET /resources?org=<id>`, no tenancy;
  * - product: the API (`createApp`), `GET /api/resources?limit=50` with the bearer token and
  *   `X-Org-Id`;
- * - tenancy-off: the same API with its tenancy checks switched off (access resolution and RLS
- *   scoping skipped, same query): what isolation costs.
+ * - tenancy-off: the same API with `createApp({ tenancyChecks: false })`: the same route and page
+ *   query (in the org's RLS scope, one round trip) without the token, membership, binding,
+ *   gate, org status, rate budget, module and permission checks: what isolation costs.
+ * They are measured one after the other (the others idle), in `--rounds` rounds of rotating
+ * order; each figure is the median round, each ratio the median of the rounds' ratios.
  * Before load, every server must answer 50 resources of the requested org (the same rows as
  * the table holds), and the product must refuse with 403 an org the token is not bound to.
  */
@@ -22,9 +25,9 @@ import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { generateLicenseKeyPair, issueLicense } from '@tenantry/core';
 import pg from 'pg';
-import { type ListTarget, type LoadFigures, measureList } from './lib/list-load.js';
+import { type ListTarget, type LoadFigures, measureList, warmUp } from './lib/list-load.js';
 import { type Child, runTs } from './lib/processes.js';
-import { trackForeignCpu, waitForQuiet } from './lib/quiet.js';
+import { trackInterference, waitForQuiet } from './lib/quiet.js';
 import { dropResourcesDatabase, prepareResourcesData, type SeededData } from './lib/resources-seed.js';
 import { type Figure, writeResult } from './lib/results.js';
 
@@ -37,7 +40,8 @@ const { values: args } = parseArgs({
     'per-org': { type: 'string', default: '1000' },
     connections: { type: 'string', default: '64' },
     seconds: { type: 'string', default: '15' },
-    warmup: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '3' },
     database: { type: 'string', default: 'tenantry_bench_resources' },
     targets: { type: 'string', default: TARGETS.join(',') },
     fresh: { type: 'boolean', default: false },
@@ -49,15 +53,14 @@ const TARGET_RATIO = 0.5;
 const TARGET_ISOLATION_COST = 0.1;
 const QUIET_TIMEOUT_MS = 60_000;
 const FOREIGN_CPU_LIMIT = 0.1;
-const ATTEMPTS = 3;
+const ATTEMPTS = 2;
 const selected = args.targets.split(',').map((t) => t.trim()) as TargetName[];
 const unknown = selected.filter((t) => !TARGETS.includes(t));
 if (unknown.length > 0) throw new Error(`unknown target(s) ${unknown.join(', ')}: choose from ${TARGETS.join(', ')}`);
-const load = {
-  connections: Number(args.connections),
-  seconds: Number(args.seconds),
-  warmupSeconds: Number(args.warmup),
-};
+const CONNECTIONS = Number(args.connections);
+const SECONDS = Number(args.seconds);
+const WARMUP_S = Number(args.warmup);
+const ROUNDS = Number(args.rounds);
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -153,35 +156,59 @@ async function verify(target: ListTarget, data: SeededData, owner: pg.Client): P
   return bytes;
 }
 
+/** One measurement of one target in one round. */
+interface Sample extends LoadFigures {
+  round: number;
+  attempts: number;
+  foreignCpu: number;
+  stealCpu: number;
+  quietBefore: boolean;
+  loadAverage: number[];
+}
+
 /**
- * Measures `target` once the machine is idle. This machine is shared: when other processes
- * took more than FOREIGN_CPU_LIMIT of its CPUs during the measured part, the figure says
- * little, so it is measured again (ATTEMPTS in all) and the cleanest attempt is kept.
+ * Measures `target` once the machine is idle, after a warm-up. This machine is shared: when
+ * other processes took more than FOREIGN_CPU_LIMIT of its CPUs during the measured part, the
+ * figure says little, so it is measured again (ATTEMPTS in all) and the cleanest one kept.
  */
-async function measureQuietly(target: ListTarget, server: Child) {
-  let best:
-    | (LoadFigures & { attempt: number; foreignCpu: number; quietBefore: boolean; loadAverage: number[] })
-    | null = null;
+async function measureQuietly(target: ListTarget, server: Child, round: number): Promise<Sample> {
+  let best: Sample | null = null;
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
     const quiet = await waitForQuiet({ timeoutMs: QUIET_TIMEOUT_MS });
     if (!quiet.quiet) say(`  ! the machine stayed busy (${Math.round((quiet.busy ?? 0) * 100)} %): measuring anyway`);
+    await warmUp(target, data.orgIds, CONNECTIONS, WARMUP_S);
+    const watch = trackInterference([server.child.pid!]);
+    const figures = await measureList(target, data.orgIds, CONNECTIONS, SECONDS);
+    const { foreign, steal } = watch.stop();
     say(
-      `  ${target.name}: ${load.warmupSeconds} s warm-up, then ${load.connections} connections for ${load.seconds} s…`,
+      `  round ${round}, ${target.name.padEnd(11)} ${fmt(figures.rps).padStart(5)} req/s, p50 ${figures.p50} ms, ` +
+        `p99 ${figures.p99} ms, ${figures.failed} failed; other processes ${Math.round(foreign * 100)} %, ` +
+        `steal ${Math.round(steal * 100)} % of the CPUs`,
     );
-    const figures = await measureList(target, data.orgIds, load, () => trackForeignCpu([server.child.pid!]));
-    const foreignCpu = figures.watched ?? 0;
-    say(
-      `    ${fmt(figures.rps)} req/s, p50 ${figures.p50} ms, p99 ${figures.p99} ms, ${figures.failed} failed; ` +
-        `other processes took ${Math.round(foreignCpu * 100)} % of the CPUs`,
-    );
-    if (!best || foreignCpu < best.foreignCpu) {
-      best = { ...figures, attempt, foreignCpu, quietBefore: quiet.quiet, loadAverage: loadavg() };
+    if (!best || foreign < best.foreignCpu) {
+      best = {
+        ...figures,
+        round,
+        attempts: attempt,
+        foreignCpu: foreign,
+        stealCpu: steal,
+        quietBefore: quiet.quiet,
+        loadAverage: loadavg(),
+      };
     }
-    if (foreignCpu <= FOREIGN_CPU_LIMIT) break;
+    if (foreign <= FOREIGN_CPU_LIMIT) break;
     if (attempt < ATTEMPTS) say('    disturbed: measuring again');
   }
   return best!;
 }
+
+/** The sample of median throughput (its latencies go with it). */
+function median(samples: Sample[]): Sample {
+  const sorted = [...samples].sort((a, b) => a.rps - b.rps);
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+}
+
+const middle = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
 
 const fmt = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(2));
 
@@ -196,33 +223,49 @@ say(
 );
 const owner = new pg.Client({ connectionString: data.ownerUrl });
 await owner.connect();
-const measured = new Map<TargetName, LoadFigures & Record<string, unknown>>();
+const samples = new Map<TargetName, Sample[]>(selected.map((name) => [name, []]));
+const responseBytes: Partial<Record<TargetName, number>> = {};
+const servers = new Map<TargetName, { child: Child; base: string }>();
 try {
   const env = await productEnv(data);
   for (const name of selected) {
-    const server =
+    servers.set(
+      name,
       name === 'ceiling'
         ? await startServer('bench/servers/plain.ts', { DATABASE_URL: data.ownerUrl })
         : await startServer('bench/servers/product.ts', {
             ...env,
             ...(name === 'tenancy-off' ? { BENCH_TENANCY_CHECKS: 'off' } : {}),
-          });
-    try {
-      const target = targetFor(name, server.base, data.token);
-      const responseBytes = await verify(target, data, owner);
-      measured.set(name, { ...(await measureQuietly(target, server.child)), responseBytes });
-    } finally {
-      await server.child.stop();
+          }),
+    );
+  }
+  const targets = new Map(selected.map((name) => [name, targetFor(name, servers.get(name)!.base, data.token)]));
+  for (const [name, target] of targets) responseBytes[name] = await verify(target, data, owner);
+  say(
+    `  ${ROUNDS} rounds; each target: ${WARMUP_S} s warm-up, then ${CONNECTIONS} connections for ${SECONDS} s ` +
+      '(the others idle, the order rotating)',
+  );
+  for (let round = 1; round <= ROUNDS; round++) {
+    // Rotated so that no target always runs first, or right after the same neighbour.
+    const order = selected.map((_, i) => selected[(i + round - 1) % selected.length]!);
+    for (const name of order) {
+      samples.get(name)!.push(await measureQuietly(targets.get(name)!, servers.get(name)!.child, round));
     }
   }
 } finally {
+  await Promise.all([...servers.values()].map((s) => s.child.stop()));
   await owner.end();
   if (args.drop) await dropResourcesDatabase(args.database);
 }
 
+const measured = new Map([...samples].map(([name, list]) => [name, median(list)]));
 const ceiling = measured.get('ceiling');
-const product = measured.get('product');
-const off = measured.get('tenancy-off');
+/** Per-round figures of two targets measured in the same round. */
+const perRound = (a: TargetName, b: TargetName, f: (x: Sample, y: Sample) => number) =>
+  samples.get(a)!.flatMap((x) => {
+    const y = samples.get(b)?.find((s) => s.round === x.round);
+    return y ? [f(x, y)] : [];
+  });
 const LABELS: Record<TargetName, string> = {
   ceiling: 'ceiling (plain Fastify + pg)',
   product: 'product',
@@ -241,44 +284,52 @@ for (const [name, m] of measured) {
     { label: `${LABELS[name]}, p99`, value: m.p99, unit: 'ms' },
   );
 }
-if (product && ceiling) {
-  const ratio = product.rps / ceiling.rps;
+// Ratios of targets measured in the same round (seconds apart), the median over the rounds:
+// the machine's pace drifts between rounds more than within one.
+const ratios = perRound('product', 'ceiling', (p, c) => p.rps / c.rps);
+const costs = perRound('tenancy-off', 'product', (o, p) => (o.rps - p.rps) / o.rps);
+if (ratios.length > 0) {
+  const ratio = middle(ratios);
   figures.push({
-    label: 'product / ceiling',
+    label: 'product / ceiling (median of rounds)',
     value: ratio,
     unit: '×',
     target: `>= ${TARGET_RATIO}×`,
     ok: ratio >= TARGET_RATIO,
   });
 }
-if (product && off) {
-  const cost = (off.rps - product.rps) / off.rps;
+if (costs.length > 0) {
+  const cost = middle(costs);
   figures.push({
-    label: 'cost of isolation, (tenancy off − product) / tenancy off',
+    label: 'cost of isolation, (tenancy off − product) / tenancy off (median of rounds)',
     value: cost * 100,
     unit: '%',
     target: `<= ${TARGET_ISOLATION_COST * 100} %`,
     ok: cost <= TARGET_ISOLATION_COST,
   });
 }
-const failed = [...measured.values()].reduce((sum, m) => sum + m.failed, 0);
+const failed = [...samples.values()].flat().reduce((sum, m) => sum + m.failed, 0);
 figures.push({ label: 'failed requests under load', value: failed, unit: 'requests', ok: failed === 0 });
 
 writeResult({
   name: 'resources-list',
   description:
     `GET /api/resources, page of ${PAGE}, random org of ${data.orgIds.length} × ${args['per-org']} resources, ` +
-    `${load.connections} connections for ${load.seconds} s after ${load.warmupSeconds} s warm-up; ` +
-    `against plain Fastify + pg and against the API with tenancy checks off`,
+    `${CONNECTIONS} connections for ${SECONDS} s after ${WARMUP_S} s warm-up, median of ${ROUNDS} rounds; ` +
+    'against plain Fastify + pg (ceiling) and against the API with tenancy checks off',
   figures,
   details: {
     orgs: data.orgIds.length,
     resourcesPerOrg: Number(args['per-org']),
-    connections: load.connections,
-    seconds: load.seconds,
-    warmupSeconds: load.warmupSeconds,
+    connections: CONNECTIONS,
+    seconds: SECONDS,
+    warmupSeconds: WARMUP_S,
+    rounds: ROUNDS,
     seeded: data.seeded,
     seedSeconds: data.seedSeconds,
-    targets: Object.fromEntries(measured),
+    responseBytes,
+    productOverCeilingPerRound: ratios,
+    isolationCostPerRound: costs,
+    samples: Object.fromEntries(samples),
   },
 });

@@ -17,14 +17,6 @@ export interface LoadFigures {
   total: number;
   /** Non-2xx answers, errors and timeouts together. */
   failed: number;
-  /** What the `watch` of the measured part answered (e.g. other processes' CPU share). */
-  watched: number | null;
-}
-
-export interface LoadOptions {
-  connections: number;
-  seconds: number;
-  warmupSeconds: number;
 }
 
 function run(target: ListTarget, orgIds: string[], connections: number, seconds: number) {
@@ -43,24 +35,23 @@ function run(target: ListTarget, orgIds: string[], connections: number, seconds:
   });
 }
 
+/** Drives `target` for `seconds` and discards the figures: JIT, pools and caches warm up. */
+export async function warmUp(target: ListTarget, orgIds: string[], connections: number, seconds: number) {
+  if (seconds > 0) await run(target, orgIds, connections, seconds);
+}
+
 /**
- * Drives `target` with `connections` keep-alive connections, a random org of `orgIds` per
- * request: a warm-up of `warmupSeconds` (discarded), then `seconds` measured, while `watch`
- * (if any) observes.
+ * Drives `target` with `connections` keep-alive connections for `seconds`, a random org of
+ * `orgIds` per request, and answers what it measured.
  */
 export async function measureList(
   target: ListTarget,
   orgIds: string[],
-  opts: LoadOptions,
-  /** Started right before the measured part, stopped right after it. */
-  watch?: () => { stop(): number },
+  connections: number,
+  seconds: number,
 ): Promise<LoadFigures> {
-  if (opts.warmupSeconds > 0) await run(target, orgIds, opts.connections, opts.warmupSeconds);
-  const watching = watch?.();
-  const result = await run(target, orgIds, opts.connections, opts.seconds);
-  const watched = watching ? watching.stop() : null;
+  const result = await run(target, orgIds, connections, seconds);
   return {
-    watched,
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,

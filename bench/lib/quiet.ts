@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 // Linux only (`/proc`); elsewhere every check here answers "quiet" and "no foreign CPU".
 
 /** Busy and total CPU ticks of the whole machine so far, steal excluded from busy. */
-function machineTicks(): { busy: number; total: number } | null {
+function machineTicks(): { busy: number; steal: number; total: number } | null {
   if (!existsSync('/proc/stat')) return null;
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
   // user nice system idle iowait irq softirq steal (guest time is already inside user).
@@ -13,7 +13,7 @@ function machineTicks(): { busy: number; total: number } | null {
     .slice(1)
     .map(Number);
   const busy = user + nice + system + irq + softirq;
-  return { busy, total: busy + idle + iowait + steal };
+  return { busy, steal, total: busy + idle + iowait + steal };
 }
 
 /** The share of the machine's CPU time spent busy over the next `ms`, or null off Linux. */
@@ -69,23 +69,32 @@ function ourTicks(isOurs: (p: { pid: number; pgid: number; comm: string }) => bo
   return ticks;
 }
 
+/** What other processes and the hypervisor took of the machine while a measurement ran. */
+export interface Interference {
+  /** CPU time of processes outside the measurement, as a share of the machine's capacity. */
+  foreign: number;
+  /** Time the hypervisor gave the machine's CPUs to others (steal), as a share. */
+  steal: number;
+}
+
 /**
- * Starts counting the CPU time that processes outside a measurement spend while it runs: the
- * machine's busy time minus that of this process, the given process groups (the servers),
- * PostgreSQL and Redis. `stop()` answers it as a share of the machine's capacity.
+ * Starts counting the CPU time that processes outside a measurement spend while it runs (the
+ * machine's busy time minus that of this process, the given process groups — the servers —,
+ * PostgreSQL and Redis) and the CPU time stolen by the hypervisor.
  */
-export function trackForeignCpu(processGroups: number[]): { stop(): number } {
+export function trackInterference(processGroups: number[]): { stop(): Interference } {
   const groups = new Set(processGroups);
   const isOurs = (p: { pid: number; pgid: number; comm: string }) =>
     p.pid === process.pid || groups.has(p.pgid) || p.comm === 'postgres' || p.comm === 'redis-server';
   const m0 = machineTicks();
-  if (!m0) return { stop: () => 0 };
+  if (!m0) return { stop: () => ({ foreign: 0, steal: 0 }) };
   const o0 = ourTicks(isOurs);
   return {
     stop() {
       const m1 = machineTicks()!;
+      const total = Math.max(1, m1.total - m0.total);
       const foreign = m1.busy - m0.busy - (ourTicks(isOurs) - o0);
-      return Math.max(0, foreign) / Math.max(1, m1.total - m0.total);
+      return { foreign: Math.max(0, foreign) / total, steal: (m1.steal - m0.steal) / total };
     },
   };
 }

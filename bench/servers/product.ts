@@ -3,7 +3,10 @@
  * `@tenantry/api` wired as `apps/api/src/main.ts` wires it (PostgreSQL as the app role, Redis
  * for rate limits and queues), listening on a free port of 127.0.0.1. Configured by the API's
  * own environment (DATABASE_URL, DATABASE_MIGRATION_URL, MULTI_TENANT_ENABLED, LICENSE_*,
- * QUEUE_PREFIX, LOG_LEVEL, …). Prints `listening <port>` once it listens, closes on SIGTERM.
+ * QUEUE_PREFIX, LOG_LEVEL, …), plus BENCH_TENANCY_CHECKS=off for `createApp`'s benchmark-only
+ * `tenancyChecks: false` (the list served without token, membership, binding, gate, status,
+ * rate or module checks: the cost of isolation). Prints `listening <port>` once it listens,
+ * closes on SIGTERM.
  */
 import { createApp, createLogger, loadApiEnv, openApiRedis } from '@tenantry/api';
 import { createDb } from '@tenantry/db';
@@ -17,7 +20,8 @@ const db = await createDb({
 });
 const redis = await openApiRedis(env.REDIS_URL);
 if (!redis) throw new Error(`Redis does not answer at ${env.REDIS_URL}: the product runs with it`);
-const app = createApp({ env, db, logger, redis, queuePrefix: env.QUEUE_PREFIX });
+const tenancyChecks = process.env.BENCH_TENANCY_CHECKS !== 'off';
+const app = createApp({ env, db, logger, redis, queuePrefix: env.QUEUE_PREFIX, tenancyChecks });
 
 await app.listen({ host: '127.0.0.1', port: 0 });
 const address = app.server.address();
