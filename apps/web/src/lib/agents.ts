@@ -1,31 +1,9 @@
 import { queryOptions } from '@tanstack/solid-query';
-import { getUntypedClient } from '@trpc/client';
-import { trpc } from './trpc';
+import { type RouterOutputs, trpc } from './trpc';
 import type { CurrentOrg } from './types';
 
-// CONTRACT: replaced by the AppRouter's inferred types once the API has them.
-export interface Agent {
-  id: string;
-  name: string;
-  createdAt: string;
-  lastSeenAt: string | null;
-  lastIp: string | null;
-  version: string | null;
-  online: boolean;
-  resources: number;
-}
-export interface RegisteredAgent {
-  id: string;
-  name: string;
-  token: string;
-}
-const untyped = getUntypedClient(trpc);
-export const agentsApi = {
-  list: (signal?: AbortSignal) => untyped.query('agents.list', undefined, { signal }) as Promise<{ agents: Agent[] }>,
-  register: (input: { name: string }) => untyped.mutation('agents.register', input) as Promise<RegisteredAgent>,
-  remove: (input: { agentId: string }) => untyped.mutation('agents.remove', input) as Promise<{ ok: true }>,
-};
-// END CONTRACT
+export type Agent = RouterOutputs['agents']['list']['agents'][number];
+export type RegisteredAgent = RouterOutputs['agents']['register'];
 
 /** Whether the org has the agents module and the member may see its agents. */
 export function showsAgents(org: CurrentOrg | undefined): boolean {
@@ -37,7 +15,7 @@ export const agentQueries = {
   list: (orgId: string) =>
     queryOptions({
       queryKey: ['agents', orgId],
-      queryFn: ({ signal }) => agentsApi.list(signal),
+      queryFn: ({ signal }) => trpc.agents.list.query(undefined, { signal }),
       refetchInterval: 30_000,
     }),
 };

@@ -1,57 +1,19 @@
 import { type InfiniteData, infiniteQueryOptions, queryOptions } from '@tanstack/solid-query';
-import { getUntypedClient } from '@trpc/client';
 import { type Accessor, createSignal, onCleanup } from 'solid-js';
 import { queryClient } from './queries';
-import { trpc } from './trpc';
+import { type RouterOutputs, trpc } from './trpc';
 import type { CurrentOrg } from './types';
 
-// CONTRACT: replaced by the AppRouter's inferred types once the API has them.
-export const RESOURCE_TYPES = ['host', 'vm', 'container', 'storage'] as const;
-export type ResourceType = (typeof RESOURCE_TYPES)[number];
-export const RESOURCE_STATUSES = ['online', 'offline', 'running', 'stopped', 'paused', 'degraded', 'unknown'] as const;
-export type ResourceStatus = (typeof RESOURCE_STATUSES)[number];
-export const SHARE_ROLES = ['viewer', 'editor', 'admin'] as const;
-export type ShareRole = (typeof SHARE_ROLES)[number];
-export interface Resource {
-  id: string;
-  orgId: string;
-  agentId: string;
-  type: ResourceType;
-  name: string;
-  status: ResourceStatus;
-  cpu: number | null;
-  memory: number | null;
-  disk: number | null;
-  notes: string | null;
-  tags: string[];
-  reportedAt: string;
-  updatedAt: string;
-  shared: null | { shareId: string; fromOrgId: string; fromOrgName: string; role: ShareRole };
-}
-export type ResourceDetail = Resource & { agentName: string | null };
-export interface ResourcePage {
-  resources: Resource[];
-  nextCursor: string | null;
-}
-export type ResourceEvent =
-  | { kind: 'upsert'; resource: Resource }
-  | { kind: 'remove'; resourceId: string; orgId: string };
-export type ResourceUpdate = { resourceId: string; notes?: string | null; tags?: string[] };
-const untyped = getUntypedClient(trpc);
-export const resourcesApi = {
-  list: (input: Record<string, unknown>, signal?: AbortSignal) =>
-    untyped.query('resources.list', input, { signal }) as Promise<ResourcePage>,
-  byId: (resourceId: string, signal?: AbortSignal) =>
-    untyped.query('resources.byId', { resourceId }, { signal }) as Promise<ResourceDetail>,
-  update: (input: ResourceUpdate) => untyped.mutation('resources.update', input) as Promise<Resource>,
-  live: (callbacks: {
-    onStarted: () => void;
-    onData: (event: ResourceEvent) => void;
-    onConnectionStateChange: (state: { state: 'idle' | 'connecting' | 'pending'; error: unknown }) => void;
-    onError: (error: unknown) => void;
-  }) => untyped.subscription('resources.live', undefined, callbacks as never),
-};
-// END CONTRACT
+export { RESOURCE_STATUSES, RESOURCE_TYPES, SHARE_ROLES } from '@tenantry/core';
+
+export type Resource = RouterOutputs['resources']['list']['resources'][number];
+export type ResourceDetail = RouterOutputs['resources']['byId'];
+export type ResourcePage = RouterOutputs['resources']['list'];
+export type ResourceType = Resource['type'];
+export type ResourceStatus = Resource['status'];
+export type ShareRole = NonNullable<Resource['shared']>['role'];
+/** One event of `resources.live`. */
+export type ResourceEvent = RouterOutputs['resources']['live'] extends AsyncIterable<infer E> ? E : never;
 
 /** What the resources table is narrowed to; empty means everything. */
 export interface ResourceFilters {
@@ -77,14 +39,14 @@ export const resourceQueries = {
     infiniteQueryOptions({
       queryKey: ['resources', orgId, 'list', filters],
       queryFn: ({ pageParam, signal }) =>
-        resourcesApi.list({ ...filters, ...(pageParam ? { cursor: pageParam } : {}), limit: 50 }, signal),
+        trpc.resources.list.query({ ...filters, ...(pageParam ? { cursor: pageParam } : {}), limit: 50 }, { signal }),
       initialPageParam: null as string | null,
       getNextPageParam: (last) => last.nextCursor,
     }),
   byId: (orgId: string, resourceId: string) =>
     queryOptions({
       queryKey: ['resources', orgId, 'byId', resourceId],
-      queryFn: ({ signal }) => resourcesApi.byId(resourceId, signal),
+      queryFn: ({ signal }) => trpc.resources.byId.query({ resourceId }, { signal }),
     }),
 };
 
@@ -173,7 +135,7 @@ export function createResourcesLive(
     applyResourceEvent(orgId, event);
     onEvent?.(event);
   };
-  const subscription = resourcesApi.live({
+  const subscription = trpc.resources.live.subscribe(undefined, {
     onStarted: () => {
       connected = true;
       held = [];

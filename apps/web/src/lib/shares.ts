@@ -1,50 +1,9 @@
 import { queryOptions } from '@tanstack/solid-query';
-import { getUntypedClient } from '@trpc/client';
-import type { ResourceType, ShareRole } from './resources';
-import { trpc } from './trpc';
+import { type RouterOutputs, trpc } from './trpc';
 import type { CurrentOrg } from './types';
 
-// CONTRACT: replaced by the AppRouter's inferred types once the API has them.
-export interface Share {
-  id: string;
-  targetOrgId: string;
-  targetOrgName: string;
-  resourceOrgId: string;
-  resourceId: string;
-  resourceType: ResourceType;
-  resourceName: string;
-  role: ShareRole;
-  createdAt: string;
-}
-export interface IncomingShare {
-  id: string;
-  grantingOrgId: string;
-  grantingOrgName: string;
-  resourceOrgId: string;
-  resourceId: string;
-  resourceType: ResourceType;
-  resourceName: string;
-  role: ShareRole;
-  createdAt: string;
-}
-export interface ShareInput {
-  orgId: string;
-  targetOrgId: string;
-  resourceType: ResourceType;
-  resourceId: string;
-  role: ShareRole;
-}
-const untyped = getUntypedClient(trpc);
-export const sharesApi = {
-  list: (orgId: string, signal?: AbortSignal) =>
-    untyped.query('shares.list', { orgId }, { signal }) as Promise<{ shares: Share[] }>,
-  incoming: (orgId: string, signal?: AbortSignal) =>
-    untyped.query('shares.incoming', { orgId }, { signal }) as Promise<{ shares: IncomingShare[] }>,
-  create: (input: ShareInput) => untyped.mutation('shares.create', input) as Promise<Share>,
-  remove: (input: { orgId: string; shareId: string }) =>
-    untyped.mutation('shares.remove', input) as Promise<{ ok: true }>,
-};
-// END CONTRACT
+export type Share = RouterOutputs['shares']['list']['shares'][number];
+export type IncomingShare = RouterOutputs['shares']['incoming']['shares'][number];
 
 /** Whether the org has the sharing module (licensed) and the member may see its shares. */
 export function showsSharing(org: CurrentOrg | undefined): boolean {
@@ -56,11 +15,11 @@ export const shareQueries = {
   outgoing: (orgId: string) =>
     queryOptions({
       queryKey: ['shares', orgId, 'outgoing'],
-      queryFn: ({ signal }) => sharesApi.list(orgId, signal),
+      queryFn: ({ signal }) => trpc.shares.list.query({ orgId }, { signal }),
     }),
   incoming: (orgId: string) =>
     queryOptions({
       queryKey: ['shares', orgId, 'incoming'],
-      queryFn: ({ signal }) => sharesApi.incoming(orgId, signal),
+      queryFn: ({ signal }) => trpc.shares.incoming.query({ orgId }, { signal }),
     }),
 };

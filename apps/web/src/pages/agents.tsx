@@ -2,10 +2,11 @@ import { useMutation, useQuery } from '@tanstack/solid-query';
 import { createSignal, For, onCleanup, Show } from 'solid-js';
 import { Modal } from '../components/modal';
 import { ErrorNotice, Loading, SuccessNotice } from '../components/notices';
-import { type Agent, agentQueries, agentsApi, type RegisteredAgent, reportExample, showsAgents } from '../lib/agents';
+import { type Agent, agentQueries, type RegisteredAgent, reportExample, showsAgents } from '../lib/agents';
 import { formatDate, formatDateTime } from '../lib/format';
 import { queries, queryClient } from '../lib/queries';
 import { createResourcesLive } from '../lib/resources';
+import { trpc } from '../lib/trpc';
 import { allows, type CurrentOrg } from '../lib/types';
 
 /** Agents: the org's registered agents, whether they report, registering one (its token shown once) and removing one. */
@@ -61,7 +62,7 @@ function Agents(props: { org: CurrentOrg }) {
   });
 
   const remove = useMutation(() => ({
-    mutationFn: (agent: Agent) => agentsApi.remove({ agentId: agent.id }),
+    mutationFn: (agent: Agent) => trpc.agents.remove.mutate({ agentId: agent.id }),
     onSuccess: async (_data, agent) => {
       await Promise.all([refresh(), queryClient.invalidateQueries({ queryKey: ['resources', props.org.id] })]);
       setRemoving(null);
@@ -204,7 +205,7 @@ function Agents(props: { org: CurrentOrg }) {
 function RegisterAgentForm(props: { onRegistered: (agent: RegisteredAgent) => Promise<void> }) {
   const [name, setName] = createSignal('');
   const register = useMutation(() => ({
-    mutationFn: () => agentsApi.register({ name: name().trim() }),
+    mutationFn: () => trpc.agents.register.mutate({ name: name().trim() }),
     onSuccess: async (agent) => {
       setName('');
       await props.onRegistered(agent);

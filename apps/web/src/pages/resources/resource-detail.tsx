@@ -11,10 +11,9 @@ import {
   mayEditResource,
   type ResourceDetail,
   resourceQueries,
-  resourcesApi,
   showsResources,
 } from '../../lib/resources';
-import { errorCode } from '../../lib/trpc';
+import { errorCode, trpc } from '../../lib/trpc';
 import type { CurrentOrg } from '../../lib/types';
 
 /** One resource: every field, who reports it, who shares it, and its notes and tags, live. */
@@ -181,7 +180,11 @@ function NotesForm(props: { org: CurrentOrg; resource: ResourceDetail }) {
 
   const update = useMutation(() => ({
     mutationFn: () =>
-      resourcesApi.update({ resourceId: props.resource.id, notes: notes().trim() || null, tags: parseTags(tags()) }),
+      trpc.resources.update.mutate({
+        resourceId: props.resource.id,
+        notes: notes().trim() || null,
+        tags: parseTags(tags()),
+      }),
     onMutate: () => setSaved(false),
     onSuccess: (resource) => {
       applyResourceEvent(props.org.id, { kind: 'upsert', resource });

@@ -5,9 +5,13 @@ import { ErrorNotice, Loading, SuccessNotice } from '../../components/notices';
 import { typeLabel } from '../../components/resource-bits';
 import { formatDate, titleCase } from '../../lib/format';
 import { queries, queryClient } from '../../lib/queries';
-import { type Resource, resourcesApi, SHARE_ROLES, type ShareRole, showsResources } from '../../lib/resources';
-import { type Share, shareQueries, sharesApi, showsSharing } from '../../lib/shares';
+import { type Resource, SHARE_ROLES, type ShareRole, showsResources } from '../../lib/resources';
+import { type Share, shareQueries, showsSharing } from '../../lib/shares';
+import { trpc } from '../../lib/trpc';
 import { allows, type CurrentOrg } from '../../lib/types';
+
+/** A share's resource by name; the name is gone once the resource is. */
+const nameOf = (share: { resourceName: string | null }) => share.resourceName ?? 'A removed resource';
 
 const ROLE_HINTS: Record<ShareRole, string> = {
   viewer: 'Viewer: sees the resource and its metrics.',
@@ -45,11 +49,11 @@ function Sharing(props: { org: CurrentOrg }) {
   const [notice, setNotice] = createSignal<string | null>(null);
   const refresh = () => queryClient.invalidateQueries({ queryKey: ['shares', props.org.id] });
   const remove = useMutation(() => ({
-    mutationFn: (share: Share) => sharesApi.remove({ orgId: props.org.id, shareId: share.id }),
+    mutationFn: (share: Share) => trpc.shares.remove.mutate({ orgId: props.org.id, shareId: share.id }),
     onSuccess: async (_data, share) => {
       await refresh();
       setRemoving(null);
-      setNotice(`${share.targetOrgName} no longer sees ${share.resourceName}.`);
+      setNotice(`${share.targetOrgName} no longer sees ${nameOf(share)}.`);
     },
   }));
   const canShare = () => allows(props.org, 'shares.create') && showsResources(props.org);
@@ -68,7 +72,7 @@ function Sharing(props: { org: CurrentOrg }) {
           org={props.org}
           onShared={async (share) => {
             await refresh();
-            setNotice(`${share.resourceName} is now shared with ${share.targetOrgName} as ${share.role}.`);
+            setNotice(`${nameOf(share)} is now shared with ${share.targetOrgName} as ${share.role}.`);
           }}
         />
       </Show>
@@ -115,7 +119,7 @@ function Sharing(props: { org: CurrentOrg }) {
                       {(s) => (
                         <tr data-testid="outgoing-share" data-share-id={s.id}>
                           <td>
-                            {s.resourceName}
+                            {nameOf(s)}
                             <div class="hint">{typeLabel(s.resourceType)}</div>
                           </td>
                           <td>{s.targetOrgName}</td>
@@ -128,7 +132,7 @@ function Sharing(props: { org: CurrentOrg }) {
                               <button
                                 type="button"
                                 class="button button-small button-danger-quiet"
-                                aria-label={`Remove the share of ${s.resourceName} with ${s.targetOrgName}`}
+                                aria-label={`Remove the share of ${nameOf(s)} with ${s.targetOrgName}`}
                                 onClick={() => {
                                   remove.reset();
                                   setRemoving(s);
@@ -181,7 +185,7 @@ function Sharing(props: { org: CurrentOrg }) {
                       {(s) => (
                         <tr data-testid="incoming-share" data-share-id={s.id}>
                           <td>
-                            {s.resourceName}
+                            {nameOf(s)}
                             <div class="hint">{typeLabel(s.resourceType)}</div>
                           </td>
                           <td>{s.grantingOrgName}</td>
@@ -204,8 +208,8 @@ function Sharing(props: { org: CurrentOrg }) {
         {(s) => (
           <Modal title="Remove share" onClose={() => setRemoving(null)} testId="remove-share-dialog">
             <p>
-              Stop sharing <strong>{s().resourceName}</strong> with <strong>{s().targetOrgName}</strong>? It disappears
-              from their pages at once.
+              Stop sharing <strong>{nameOf(s())}</strong> with <strong>{s().targetOrgName}</strong>? It disappears from
+              their pages at once.
             </p>
             <Show when={remove.isError}>
               <ErrorNotice error={remove.error} />
@@ -237,7 +241,7 @@ function ShareForm(props: { org: CurrentOrg; onShared: (share: Share) => Promise
   // The org's own resources, and those shared with it as admin (which it may share on).
   const resources = useQuery(() => ({
     queryKey: ['resources', props.org.id, 'shareable'],
-    queryFn: ({ signal }: { signal: AbortSignal }) => resourcesApi.list({ limit: 200 }, signal),
+    queryFn: ({ signal }: { signal: AbortSignal }) => trpc.resources.list.query({ limit: 200 }, { signal }),
   }));
   const shareable = createMemo(() =>
     (resources.data?.resources ?? []).filter((r: Resource) => r.shared === null || r.shared.role === 'admin'),
@@ -254,7 +258,7 @@ function ShareForm(props: { org: CurrentOrg; onShared: (share: Share) => Promise
     mutationFn: () => {
       const resource = chosen();
       if (!resource) throw new Error('Choose a resource to share.');
-      return sharesApi.create({
+      return trpc.shares.create.mutate({
         orgId: props.org.id,
         targetOrgId: targetOrgId(),
         resourceType: resource.type,
