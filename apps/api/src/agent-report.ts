@@ -17,7 +17,7 @@ import { z } from 'zod';
 import { evaluateAlertsOnReport } from './alerts/evaluate.js';
 import { AGENT_TOKEN_PREFIX } from './api-tokens.js';
 import { bearerTokenOf, type Context, hashToken } from './context.js';
-import { OrgRateLimiter } from './rate-limit.js';
+import { type OrgRateLimiter, rateLimiterFor } from './rate-limit.js';
 import { publishFanout, upsertFanout } from './resource-events.js';
 
 // Agents report with their own org-bound token (`tna_…`): it names its org and agent, so the
@@ -181,14 +181,9 @@ export function registerAgentReportRoute(
     onDenied: (code: string) => void;
   },
 ): void {
-  const limiters = new WeakMap<object, OrgRateLimiter>();
   app.post('/api/agent/report', async (req, reply) => {
     const ctx = deps.createContext({ req, res: reply });
-    let limiter: OrgRateLimiter | null = null;
-    if (ctx.redis) {
-      limiter = limiters.get(ctx.redis) ?? new OrgRateLimiter(ctx.redis);
-      limiters.set(ctx.redis, limiter);
-    }
+    const limiter = rateLimiterFor(ctx.redis);
     try {
       const { result } = await applyAgentReport({ ...ctx, live: ctx.live, limiter }, bearerTokenOf(req), req.body);
       return reply.code(200).send(result);

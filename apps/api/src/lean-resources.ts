@@ -21,7 +21,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { looksLikeApiToken } from './api-tokens.js';
 import { type Context, hashToken } from './context.js';
 import { describeError } from './errors.js';
-import { OrgRateLimiter } from './rate-limit.js';
+import { type OrgRateLimiter, rateLimiterFor } from './rate-limit.js';
 import { createCaller } from './root.js';
 import { listInput, toPage, toResourceQuery } from './routers/resources.js';
 
@@ -104,7 +104,6 @@ async function assertAccess(
 }
 
 export function registerLeanResourcesRoute(app: FastifyInstance, opts: LeanRouteOptions): void {
-  const limiters = new WeakMap<object, OrgRateLimiter>();
   const checks = opts.tenancyChecks ?? true;
 
   app.get('/api/resources', async (req, reply) => {
@@ -136,12 +135,7 @@ export function registerLeanResourcesRoute(app: FastifyInstance, opts: LeanRoute
       ]);
       const access = accessRows?.[0] ? mapTokenAccess(accessRows[0]) : undefined;
       if (access) ctx.bindLog({ userId: access.userId, tokenId: access.tokenId, orgId });
-      let limiter: OrgRateLimiter | null = null;
-      if (ctx.redis) {
-        limiter = limiters.get(ctx.redis) ?? new OrgRateLimiter(ctx.redis);
-        limiters.set(ctx.redis, limiter);
-      }
-      await assertAccess(ctx, access, orgId, limiter);
+      await assertAccess(ctx, access, orgId, rateLimiterFor(ctx.redis));
       if (!access!.lastUsedAt || Date.now() - access!.lastUsedAt.getTime() > TOUCH_EVERY_MS) {
         void opts.db
           .platform({}, (em) => touchApiToken(em, access!.tokenId, TOUCH_EVERY_MS))

@@ -106,3 +106,16 @@ export class OrgRateLimiter {
     }
   }
 }
+
+const shared = new WeakMap<Redis, OrgRateLimiter>();
+
+/** The process's limiter over a Redis connection: one per connection, so every route spends the same leases. */
+export function rateLimiterFor(redis: Redis | null): OrgRateLimiter | null {
+  if (!redis) return null;
+  let limiter = shared.get(redis);
+  if (!limiter) {
+    limiter = new OrgRateLimiter(redis);
+    shared.set(redis, limiter);
+  }
+  return limiter;
+}

@@ -20,7 +20,7 @@ import { type AuditEntry, appendRequestAudit, auditActor, inputDetails } from '.
 import type { Context } from './context.js';
 import { describeError, toTRPCError, trpcCodeForStatus } from './errors.js';
 import type { LicenseService } from './license.js';
-import { OrgRateLimiter } from './rate-limit.js';
+import { rateLimiterFor } from './rate-limit.js';
 import { authenticateSession } from './session.js';
 import { type CallerCtx, checkAccess, headerNamesSameOrg, logDenied, resolveActiveOrg } from './tenancy.js';
 
@@ -182,17 +182,10 @@ interface UnitInfo {
   getRawInput: () => Promise<unknown>;
 }
 
-/** The rate limiter of each Redis connection (one per app). */
-const limiters = new WeakMap<object, OrgRateLimiter>();
-
 /** Spends one request of the org's budget and the caller's; no Redis, no limit. */
 async function spendRateBudget(ctx: CallerCtx & Pick<Context, 'redis' | 'setHeader' | 'ip'>, org: OrgRow) {
   if (!ctx.redis) return;
-  let limiter = limiters.get(ctx.redis);
-  if (!limiter) {
-    limiter = new OrgRateLimiter(ctx.redis);
-    limiters.set(ctx.redis, limiter);
-  }
+  const limiter = rateLimiterFor(ctx.redis)!;
   const caller = ctx.actor.kind === 'token' ? `token:${ctx.actor.tokenId}` : `user:${ctx.user.id}`;
   try {
     await limiter.consume(org, caller);

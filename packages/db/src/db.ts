@@ -203,22 +203,23 @@ function pgReadInOrg(orm: AppOrm): Db['readInOrg'] {
 }
 
 function unitsOfWork(orm: AppOrm): Pick<Db, 'tenant' | 'platform' | 'readInOrg'> {
+  const tenant: Db['tenant'] = (scope, fn) => {
+    assertUuid(scope.orgId, 'orgId');
+    if (scope.userId) assertUuid(scope.userId, 'userId');
+    return orm.em.fork().transactional(async (em) => {
+      await em.execute(SCOPE_SQL, [scope.orgId, scope.userId ?? '']);
+      return fn(em);
+    });
+  };
   return {
-    readInOrg(scope, statements) {
-      return unitsOfWork(orm).tenant(scope, async (em) => {
+    tenant,
+    // The portable form: one statement after another in a unit of work (PostgreSQL replaces it).
+    readInOrg: (scope, statements) =>
+      tenant(scope, async (em) => {
         const out: Record<string, unknown>[][] = [];
         for (const s of statements) out.push(await em.execute(s.sql, [...s.params]));
         return out;
-      });
-    },
-    tenant(scope, fn) {
-      assertUuid(scope.orgId, 'orgId');
-      if (scope.userId) assertUuid(scope.userId, 'userId');
-      return orm.em.fork().transactional(async (em) => {
-        await em.execute(SCOPE_SQL, [scope.orgId, scope.userId ?? '']);
-        return fn(em);
-      });
-    },
+      }),
     platform(scope, fn) {
       if (scope.userId) assertUuid(scope.userId, 'userId');
       return orm.em.fork().transactional(async (em) => {

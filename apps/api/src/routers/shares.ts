@@ -1,4 +1,4 @@
-import { DomainError, RESOURCE_TYPES, SHARE_ROLES, shareAllowsReshare } from '@tenantry/core';
+import { DomainError, orgResourcesChannel, RESOURCE_TYPES, SHARE_ROLES, shareAllowsReshare } from '@tenantry/core';
 import {
   createIncomingShare,
   createShare,
@@ -182,7 +182,7 @@ export const sharesRouter = router({
         if (row) {
           await publishFanout(ctx.live, ctx.log, [
             {
-              channel: `org:${target.id}:resources`,
+              channel: orgResourcesChannel(target.id),
               message: JSON.stringify({ kind: 'upsert', resource: toResourceOutput(row) }),
             },
           ]);
