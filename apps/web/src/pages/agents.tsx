@@ -1,6 +1,6 @@
 import { useMutation, useQuery } from '@tanstack/solid-query';
 import { createSignal, For, onCleanup, Show } from 'solid-js';
-import { Modal } from '../components/modal';
+import { ConfirmModal } from '../components/modal';
 import { ErrorNotice, Loading, SuccessNotice } from '../components/notices';
 import { type Agent, agentQueries, type RegisteredAgent, reportExample, showsAgents } from '../lib/agents';
 import { formatDate, formatDateTime } from '../lib/format';
@@ -173,29 +173,21 @@ function Agents(props: { org: CurrentOrg }) {
       </div>
       <Show when={removing()}>
         {(a) => (
-          <Modal title="Remove agent" onClose={() => setRemoving(null)} testId="remove-agent-dialog">
+          <ConfirmModal
+            title="Remove agent"
+            testId="remove-agent-dialog"
+            confirmLabel="Remove agent"
+            pendingLabel="Removing…"
+            mutation={remove}
+            onConfirm={() => remove.mutate(a())}
+            onClose={() => setRemoving(null)}
+          >
             <p>
               Remove <strong>{a().name}</strong>? Its token stops working at once, and the{' '}
               {a().resources === 1 ? 'resource it reports is' : `${a().resources} resources it reports are`} removed
               with it, also from the organizations they are shared with.
             </p>
-            <Show when={remove.isError}>
-              <ErrorNotice error={remove.error} />
-            </Show>
-            <div class="actions">
-              <button type="button" class="button button-secondary" onClick={() => setRemoving(null)}>
-                Cancel
-              </button>
-              <button
-                type="button"
-                class="button button-danger"
-                disabled={remove.isPending}
-                onClick={() => remove.mutate(a())}
-              >
-                {remove.isPending ? 'Removing…' : 'Remove agent'}
-              </button>
-            </div>
-          </Modal>
+          </ConfirmModal>
         )}
       </Show>
     </div>

@@ -1,6 +1,6 @@
 import { useMutation, useQuery } from '@tanstack/solid-query';
 import { createMemo, createSignal, For, Show } from 'solid-js';
-import { Modal } from '../../components/modal';
+import { ConfirmModal } from '../../components/modal';
 import { ErrorNotice, Loading, SuccessNotice } from '../../components/notices';
 import { typeLabel } from '../../components/resource-bits';
 import { formatDate, titleCase } from '../../lib/format';
@@ -206,28 +206,20 @@ function Sharing(props: { org: CurrentOrg }) {
 
       <Show when={removing()}>
         {(s) => (
-          <Modal title="Remove share" onClose={() => setRemoving(null)} testId="remove-share-dialog">
+          <ConfirmModal
+            title="Remove share"
+            testId="remove-share-dialog"
+            confirmLabel="Remove share"
+            pendingLabel="Removing…"
+            mutation={remove}
+            onConfirm={() => remove.mutate(s())}
+            onClose={() => setRemoving(null)}
+          >
             <p>
               Stop sharing <strong>{nameOf(s())}</strong> with <strong>{s().targetOrgName}</strong>? It disappears from
               their pages at once.
             </p>
-            <Show when={remove.isError}>
-              <ErrorNotice error={remove.error} />
-            </Show>
-            <div class="actions">
-              <button type="button" class="button button-secondary" onClick={() => setRemoving(null)}>
-                Cancel
-              </button>
-              <button
-                type="button"
-                class="button button-danger"
-                disabled={remove.isPending}
-                onClick={() => remove.mutate(s())}
-              >
-                {remove.isPending ? 'Removing…' : 'Remove share'}
-              </button>
-            </div>
-          </Modal>
+          </ConfirmModal>
         )}
       </Show>
     </div>
