@@ -193,7 +193,7 @@ beforeAll(async () => {
   bob = await bobContext.newPage();
   for (const page of [alice, bob]) {
     page.on('pageerror', (error) => console.error(`[browser] uncaught: ${error.stack ?? error.message}`));
-    page.setDefaultTimeout(10_000);
+    page.setDefaultTimeout(20_000);
   }
   await signIn(alice, ALICE, acme.id);
   await signIn(bob, BOB, globex.id);
