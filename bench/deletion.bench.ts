@@ -2,6 +2,7 @@
  * Deleting a tenant of 1,000,000 rows while another tenant is read under steady load.
  *
  *   pnpm exec tsx bench/deletion.bench.ts [--rows 1000000] [--path /api/org] [--rate 150] [--warmup 10]
+ *     [--worker-log worker.ndjson]   (the worker's debug log, a line per batch)
  *
  * Starts the API and the worker as their own processes on a fresh PostgreSQL database (and
  * the machine's Redis, with a private queue prefix), seeds two identical tenants straight into
@@ -14,7 +15,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -41,6 +42,7 @@ const { values: args } = parseArgs({
     rate: { type: 'string', default: '150' },
     connections: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '10' },
+    'worker-log': { type: 'string' },
   },
 });
 const ROWS = Number(args.rows);
@@ -69,7 +71,8 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
-function startProcess(name: string, script: string, env: Record<string, string>): ChildProcess {
+/** Starts a process of the platform; with `logFile`, its whole output also goes there. */
+function startProcess(name: string, script: string, env: Record<string, string>, logFile?: string): ChildProcess {
   const child = spawn(TSX, [script], {
     cwd: ROOT,
     detached: true,
@@ -82,6 +85,11 @@ function startProcess(name: string, script: string, env: Record<string, string>)
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
+  if (logFile) {
+    const log = createWriteStream(logFile);
+    child.stdout?.pipe(log);
+    child.stderr?.pipe(log);
+  }
   child.on('exit', (code, signal) => {
     if (code !== 0 && code !== 143 && signal !== 'SIGTERM' && signal !== 'SIGKILL') {
       process.stderr.write(`${name} exited (${code ?? signal}):\n${output}\n`);
@@ -281,7 +289,12 @@ async function main(): Promise<void> {
       LICENSE_KEY: license,
       WEB_DIST: '/nonexistent',
     });
-    worker = startProcess('worker', 'apps/worker/src/main.ts', common);
+    worker = startProcess(
+      'worker',
+      'apps/worker/src/main.ts',
+      args['worker-log'] ? { ...common, LOG_LEVEL: 'debug' } : common,
+      args['worker-log'],
+    );
     await waitForHealth(base, 90_000);
 
     const signup = await fetch(`${base}/api/auth/signup`, {

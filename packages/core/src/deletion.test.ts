@@ -132,15 +132,23 @@ describe('the order tables are emptied in', () => {
 });
 
 describe('batch sizes', () => {
-  it('shrink when a batch holds its locks too long and grow when it is quick, within bounds', () => {
+  it('aim at the target at the measured cost per row, at most halving, doubling only when quick, within bounds', () => {
     const sizing = { min: 500, max: 10_000, targetMs: 40 };
-    expect(nextBatchSize(10_000, 70, sizing)).toBe(5000);
+    expect(nextBatchSize(4000, 80, sizing)).toBe(2000);
+    expect(nextBatchSize(4000, 400, sizing)).toBe(2000);
+    expect(nextBatchSize(4000, 50, sizing)).toBe(3200);
+    expect(nextBatchSize(4000, 32, sizing)).toBe(5000);
+    expect(nextBatchSize(4000, 5, sizing)).toBe(8000);
+    expect(nextBatchSize(4000, 0, sizing)).toBe(8000);
+    expect(nextBatchSize(4000, 20, sizing)).toBe(6000);
     expect(nextBatchSize(600, 500, sizing)).toBe(500);
-    expect(nextBatchSize(4000, 10, sizing)).toBe(6000);
     expect(nextBatchSize(9000, 5, sizing)).toBe(10_000);
-    expect(nextBatchSize(5000, 50, sizing)).toBe(5000);
-    expect(firstBatchSize(sizing)).toBe(5000);
-    expect(firstBatchSize({ min: 500, max: 600, targetMs: 40 })).toBe(500);
+    expect(nextBatchSize(5000, 40, sizing)).toBe(5000);
+  });
+
+  it('start every table at the least', () => {
+    expect(firstBatchSize({ min: 500, max: 10_000, targetMs: 40 })).toBe(500);
+    expect(firstBatchSize({ min: 3, max: 3, targetMs: 40 })).toBe(3);
   });
 });
 

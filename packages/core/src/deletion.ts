@@ -138,21 +138,26 @@ export interface BatchSizing {
   targetMs: number;
 }
 
-export const DEFAULT_BATCH_SIZING: BatchSizing = { min: 500, max: 10_000, targetMs: 50 };
+export const DEFAULT_BATCH_SIZING: BatchSizing = { min: 100, max: 10_000, targetMs: 40 };
 
-/** The first batch: half the most, so a cold first batch stays well under the lock budget. */
+/**
+ * The first batch of a table: the least. Tables differ in what a row costs (a row of a parent
+ * table may check or cascade into its children), so every table starts small and grows.
+ */
 export function firstBatchSize(sizing: BatchSizing = DEFAULT_BATCH_SIZING): number {
-  return Math.max(sizing.min, Math.floor(sizing.max / 2));
+  return sizing.min;
 }
 
 /**
- * The size of the next batch after one of `size` rows took `tookMs`: halved when it took over
- * one and a half times the target, grown by half when it took under half of it, within the bounds.
+ * The size of the next batch after one of `size` rows took `tookMs`: the size that would have
+ * taken the target at the same cost per row, within the bounds: at most halved, doubled only
+ * when it took under a quarter of the target, else grown by at most half (the rows of one table
+ * do not all cost the same).
  */
 export function nextBatchSize(size: number, tookMs: number, sizing: BatchSizing = DEFAULT_BATCH_SIZING): number {
-  let next = size;
-  if (tookMs > sizing.targetMs * 1.5) next = Math.floor(size / 2);
-  else if (tookMs < sizing.targetMs / 2) next = Math.ceil(size * 1.5);
+  const growth = tookMs < sizing.targetMs / 4 ? 2 : 1.5;
+  const ideal = tookMs > 0 ? (size * sizing.targetMs) / tookMs : size * growth;
+  const next = Math.round(Math.min(size * growth, Math.max(size / 2, ideal)));
   return Math.min(sizing.max, Math.max(sizing.min, next));
 }
 

@@ -20,7 +20,8 @@ import { createTestDatabase, type TestDatabase } from '@tenantry/db/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../logger.js';
-import { runOrgDeletion } from './run-deletion.js';
+import { pino } from 'pino';
+import { DeletionInterrupted, runOrgDeletion } from './run-deletion.js';
 
 // The deletion on the embedded database that `pnpm start` runs on: PGlite has one
 // connection, so every unit of work of the run goes through it one after the other.
@@ -100,5 +101,66 @@ describe('a deletion on embedded PGlite', () => {
     });
     expect(left).toBe(0);
     expect(await db.tenant({ orgId: kept.id }, (em) => countOrgRows(em, 'audit_events', kept.id))).toBe(1);
+  });
+
+  it('deletes the rows it counted in batches that stop at the count, and rows written after the count too', async () => {
+    const db = tdb.db;
+    const owner = await db.platform({}, (em) =>
+      createUser(em, { email: `late-${randomUUID()}@example.com`, name: 'Late', passwordHash: 'x' }),
+    );
+    const doomed = await db.platform({}, (em) => createOrg(em, { slug: 'late', name: 'Late', ownerId: owner.id }));
+    const seeded = async (n: number) =>
+      db.tenant({ orgId: doomed.id }, async (em) => {
+        for (let i = 0; i < n; i++) await appendAuditEvent(em, doomed.id, { actorType: 'system', action: 'seed.made' });
+      });
+    await seeded(250);
+    const created = await db.platform({}, (em) =>
+      createOrgDeletion(em, {
+        id: randomUUID(),
+        org: doomed,
+        requestedById: null,
+        requestedAs: 'platform_admin',
+        runAfter: new Date(),
+        graceful: false,
+      }),
+    );
+    // The first run stops right after the plan is made (its counts recorded).
+    const abort = new AbortController();
+    const batches: { table: string; rows: number; limit: number }[] = [];
+    const logger = pino(
+      { level: 'debug' },
+      {
+        write(line: string) {
+          const entry = JSON.parse(line) as { msg: string; step?: string; table?: string; rows?: number; limit?: number };
+          if (entry.msg === 'deletion step' && entry.step === 'prepare') abort.abort();
+          if (entry.msg === 'deletion batch') batches.push({ table: entry.table!, rows: entry.rows!, limit: entry.limit! });
+        },
+      },
+    );
+    const deps = { db, redis, prefix: `tt-late-${randomUUID().slice(0, 8)}`, dataDir, logger, maxBatchRows: 100 };
+    const started = await db.platform({}, (em) => startOrgDeletion(em, created.id));
+    await expect(runOrgDeletion(started!, { ...deps, signal: abort.signal })).rejects.toBeInstanceOf(
+      DeletionInterrupted,
+    );
+    // Written after the count (the org was being deleted already).
+    await seeded(7);
+    const resumed = await db.platform({}, (em) => findOrgDeletion(em, created.id));
+    await runOrgDeletion(resumed!, deps);
+
+    const done = await db.platform({}, (em) => findOrgDeletion(em, created.id));
+    expect(done?.status).toBe('completed');
+    // The 250 counted entries, in batches of at most the rows left, none of them empty.
+    const audit = batches.filter((b) => b.table === 'audit_events');
+    expect(audit.reduce((n, b) => n + b.rows, 0)).toBe(250);
+    expect(audit.every((b) => b.rows > 0 && b.rows === b.limit)).toBe(true);
+    expect(batches.some((b) => b.rows === 0)).toBe(false);
+    expect((done?.report as { rowsDeleted: Record<string, number> }).rowsDeleted.audit_events).toBe(250);
+    // The 7 late ones went with the organizations row, and the catalog check found nothing left.
+    const left = await db.tenant({ orgId: doomed.id }, async (em) => {
+      let n = 0;
+      for (const t of (await listTenantTables(em)).tables) n += await countOrgRows(em, t.table, doomed.id);
+      return n;
+    });
+    expect(left).toBe(0);
   });
 });

@@ -19,6 +19,7 @@ import {
   type Db,
   deleteOrganizationRow,
   deleteOrgRowsBatch,
+  recordOrgDeletionBatchMs,
   deleteUnboundTokensOfUser,
   deleteUserWithoutMemberships,
   findOrgDeletion,
@@ -155,10 +156,12 @@ async function deleteRows(d: OrgDeletionRow, deps: DeletionRunDeps): Promise<voi
   const sizing: BatchSizing = {
     ...DEFAULT_BATCH_SIZING,
     max: deps.maxBatchRows,
-    min: Math.min(500, deps.maxBatchRows),
+    min: Math.min(DEFAULT_BATCH_SIZING.min, deps.maxBatchRows),
   };
   const tables = await deps.db.platform({}, (em) => listOrgDeletionTables(em, d.id));
   let sinceProgress = 0;
+  // How long the last batch held its locks: each batch records the one before it.
+  let previousBatchMs = 0;
   for (const table of tables) {
     if (table.done) continue;
     if (table.byCascade) {
@@ -166,19 +169,27 @@ async function deleteRows(d: OrgDeletionRow, deps: DeletionRunDeps): Promise<voi
       continue;
     }
     let size = firstBatchSize(sizing);
-    let previousBatchMs = 0;
-    for (;;) {
+    // The rows the plan counted and no batch has taken yet. A batch asks for no more than
+    // those, so the last one stops at the last row instead of scanning the rest of the table,
+    // and no batch runs once they are gone (a scan that finds nothing walks every dead row of
+    // the org). Rows written after the count go with the organizations row, whose step checks
+    // through the catalog that none is left.
+    let expected = table.total - table.deleted;
+    while (expected > 0) {
       if (deps.signal?.aborted) throw new DeletionInterrupted(`deletion ${d.id} interrupted in ${table.table}`);
       let heldMs = 0;
+      const limit = Math.min(size, expected);
       // One short transaction per batch, in the org's scope; its progress commits with it.
       const deleted = await deps.db.tenant({ orgId }, async (em) => {
         const started = performance.now();
-        const n = await deleteOrgRowsBatch(em, table.table, orgId, size, { deletionId: d.id, previousBatchMs });
+        const n = await deleteOrgRowsBatch(em, table.table, orgId, limit, { deletionId: d.id, previousBatchMs });
         heldMs = performance.now() - started;
         return n;
       });
+      expected -= deleted;
+      deps.logger.debug({ table: table.table, rows: deleted, limit, heldMs: Math.round(heldMs) }, 'deletion batch');
       if (deleted === 0) {
-        // Nothing went although rows may be left: RLS or a missing grant keeps the app from
+        // Nothing went although rows were counted: RLS or a missing grant keeps the app from
         // them, so they go with the organizations row (and the final check makes sure).
         const left = await deps.db.tenant({ orgId }, (em) => countOrgRows(em, table.table, orgId));
         await deps.db.platform({}, (em) => markOrgDeletionTableDone(em, d.id, table.table, left > 0));
@@ -194,7 +205,9 @@ async function deleteRows(d: OrgDeletionRow, deps: DeletionRunDeps): Promise<voi
         await deps.onProgress({ ...progress, step: 'rows' });
       }
     }
+    if (expected <= 0) await deps.db.platform({}, (em) => markOrgDeletionTableDone(em, d.id, table.table, false));
   }
+  await deps.db.platform({}, (em) => recordOrgDeletionBatchMs(em, d.id, previousBatchMs));
 }
 
 /** Deletes the API tokens that were bound to the org and are now bound to no org at all. */

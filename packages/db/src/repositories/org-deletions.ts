@@ -325,7 +325,9 @@ export interface BatchProgress {
 
 /**
  * Deletes up to `limit` rows of the org from a tenant table, by physical row id (`ctid`), and
- * returns how many went. Run in the org's scope: RLS decides what the delete may touch. With
+ * returns how many went. Run in the org's scope: RLS decides what the delete may touch. A scan
+ * that finds fewer than `limit` rows goes on to the end of the table (on a table the org holds
+ * much of, the planner scans the heap), so callers ask for no more rows than are left. With
  * `progress`, the same statement adds the rows to the deletion's table progress and records
  * the previous batch's duration, so progress commits with the batch in one round trip.
  */
@@ -359,6 +361,14 @@ export async function deleteOrgRowsBatch(
     [orgId, orgId, size, progress.deletionId, table, progress.previousBatchMs, progress.deletionId],
   );
   return Number(row?.n ?? 0);
+}
+
+/** Keeps `ms` as the deletion's longest batch if it was (for the last batch of a run). */
+export async function recordOrgDeletionBatchMs(em: EntityManager, id: string, ms: number): Promise<void> {
+  await em.execute(
+    'update org_deletions set longest_batch_ms = greatest(longest_batch_ms, ?), updated_at = now() where id = ?',
+    [ms, id],
+  );
 }
 
 /** What the prepare step records. */
