@@ -18,9 +18,9 @@ import {
 } from '@tenantry/db';
 import { createTestDatabase, type TestDatabase } from '@tenantry/db/testing';
 import { Redis } from 'ioredis';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../logger.js';
-import { pino } from 'pino';
 import { DeletionInterrupted, runOrgDeletion } from './run-deletion.js';
 
 // The deletion on the embedded database that `pnpm start` runs on: PGlite has one
@@ -131,9 +131,16 @@ describe('a deletion on embedded PGlite', () => {
       { level: 'debug' },
       {
         write(line: string) {
-          const entry = JSON.parse(line) as { msg: string; step?: string; table?: string; rows?: number; limit?: number };
+          const entry = JSON.parse(line) as {
+            msg: string;
+            step?: string;
+            table?: string;
+            rows?: number;
+            limit?: number;
+          };
           if (entry.msg === 'deletion step' && entry.step === 'prepare') abort.abort();
-          if (entry.msg === 'deletion batch') batches.push({ table: entry.table!, rows: entry.rows!, limit: entry.limit! });
+          if (entry.msg === 'deletion batch')
+            batches.push({ table: entry.table!, rows: entry.rows!, limit: entry.limit! });
         },
       },
     );
