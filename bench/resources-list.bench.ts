@@ -4,6 +4,7 @@
  *   pnpm exec tsx bench/resources-list.bench.ts [--orgs 1000] [--per-org 1000] [--connections 64]
  *     [--seconds 15] [--warmup 3] [--rounds 3] [--database tenantry_bench_resources] [--fresh]
  *     [--drop] [--targets ceiling,product,tenancy-off]
+ *   BENCH_PROFILE=product[,tenancy-off,ceiling] also writes CPU profiles of those servers.
  *
  * One PostgreSQL database of 1,000 orgs × 1,000 resources (seeded once, reused while its counts
  * match; `--fresh` seeds again, `--drop` drops it at the end), one MSP user who owns every org
@@ -64,9 +65,22 @@ const ROUNDS = Number(args.rounds);
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
+/**
+ * `--cpu-prof` for the target named in BENCH_PROFILE (`ceiling`, `product`, `tenancy-off`, comma
+ * separated), into BENCH_PROFILE_DIR (default bench/results/profiles).
+ */
+function profileArgs(name: TargetName): string[] {
+  if (!(process.env.BENCH_PROFILE ?? '').split(',').includes(name)) return [];
+  return ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR ?? 'bench/results/profiles'}`];
+}
+
 /** Starts a server entry point and resolves with its process and base URL once it listens. */
-async function startServer(entry: string, env: Record<string, string>): Promise<{ child: Child; base: string }> {
-  const child = runTs(entry, env);
+async function startServer(
+  entry: string,
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+): Promise<{ child: Child; base: string }> {
+  const child = runTs(entry, env, nodeArgs);
   await child.waitFor(/listening \d+/, 120_000);
   const port = /listening (\d+)/.exec(child.output())![1];
   return { child, base: `http://127.0.0.1:${port}` };
@@ -232,11 +246,12 @@ try {
     servers.set(
       name,
       name === 'ceiling'
-        ? await startServer('bench/servers/plain.ts', { DATABASE_URL: data.ownerUrl })
-        : await startServer('bench/servers/product.ts', {
-            ...env,
-            ...(name === 'tenancy-off' ? { BENCH_TENANCY_CHECKS: 'off' } : {}),
-          }),
+        ? await startServer('bench/servers/plain.ts', { DATABASE_URL: data.ownerUrl }, profileArgs(name))
+        : await startServer(
+            'bench/servers/product.ts',
+            { ...env, ...(name === 'tenancy-off' ? { BENCH_TENANCY_CHECKS: 'off' } : {}) },
+            profileArgs(name),
+          ),
     );
   }
   const targets = new Map(selected.map((name) => [name, targetFor(name, servers.get(name)!.base, data.token)]));

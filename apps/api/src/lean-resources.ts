@@ -21,6 +21,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { looksLikeApiToken } from './api-tokens.js';
 import { type Context, hashToken } from './context.js';
 import { describeError } from './errors.js';
+import { writesLevel } from './logger.js';
 import { type OrgRateLimiter, rateLimiterFor } from './rate-limit.js';
 import { createCaller } from './root.js';
 import { listInput, toPage, toResourceQuery } from './routers/resources.js';
@@ -134,7 +135,11 @@ export function registerLeanResourcesRoute(app: FastifyInstance, opts: LeanRoute
         guardedPage(page.sql, page.params),
       ]);
       const access = accessRows?.[0] ? mapTokenAccess(accessRows[0]) : undefined;
-      if (access) ctx.bindLog({ userId: access.userId, tokenId: access.tokenId, orgId });
+      // The request's own lines (info) name the caller; below info no line of it would carry
+      // the bindings, and a child logger per request is not free.
+      if (access && writesLevel(ctx.log, 'info')) {
+        ctx.bindLog({ userId: access.userId, tokenId: access.tokenId, orgId });
+      }
       await assertAccess(ctx, access, orgId, rateLimiterFor(ctx.redis));
       if (!access!.lastUsedAt || Date.now() - access!.lastUsedAt.getTime() > TOUCH_EVERY_MS) {
         void opts.db

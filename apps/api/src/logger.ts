@@ -89,3 +89,9 @@ export function createLogger(env: Pick<ApiEnv, 'LOG_LEVEL'>, destination?: pino.
     destination,
   );
 }
+
+/** Whether `log` writes lines of `level` (its level is that or below). */
+export function writesLevel(log: { level: string }, level: pino.Level): boolean {
+  const at = pino.levels.values[log.level];
+  return at !== undefined && at <= pino.levels.values[level]!;
+}

@@ -213,6 +213,46 @@ describe.each(['postgresql', 'pglite'] as const)('on %s', (kind) => {
       expect(removed).toEqual([]);
     });
 
+    it('reads in one exchange under the scope, statements prepared once per connection, after failures too', async () => {
+      const read = (orgId: string) =>
+        db.readInOrg({ orgId }, [
+          { sql: 'select org_id from memberships', params: [] },
+          { sql: `select current_setting('app.org_id', true) as org, ?::text as echo`, params: [`it's ${orgId}`] },
+          // PostgreSQL cannot infer this parameter's type for PREPARE: it runs as plain text.
+          { sql: 'select ? is null as plain', params: ['as is'] },
+        ]);
+      for (let round = 0; round < 10; round++) {
+        const results = await Promise.all([read(orgA), read(orgB), read(orgA)]);
+        for (const [i, orgId] of [orgA, orgB, orgA].entries()) {
+          const [members, [setting], [plain]] = results[i]!;
+          expect(members!.length).toBeGreaterThan(0);
+          expect(members!.every((m) => m.org_id === orgId)).toBe(true);
+          expect(setting).toEqual({ org: orgId, echo: `it's ${orgId}` });
+          expect(plain).toEqual({ plain: false });
+        }
+        if (round === 4) {
+          // A failed statement fails the read and leaves the connection clean for the next one.
+          await expect(
+            db.readInOrg({ orgId: orgA }, [{ sql: 'select 1 / (? - 1) as boom', params: [1] }]),
+          ).rejects.toThrow(/division by zero/);
+        }
+      }
+      if (kind === 'postgresql') {
+        // The connection holds the scope's and the statements' plans, not the plain text's
+        // (this statement, prepared too, is left out of the count).
+        const [[prepared]] = await db.readInOrg({ orgId: orgA }, [
+          {
+            sql: `select count(*)::int as n, count(*) filter (where statement like '%$1 is null as%')::int as plain from pg_prepared_statements where name like 'tenantry\\_%' and statement not like '%pg_prepared_statements%'`,
+            params: [],
+          },
+        ]);
+        expect(prepared).toEqual({ n: expect.any(Number), plain: 0 });
+        expect(prepared?.n as number).toBeGreaterThanOrEqual(3);
+        // The scope and the two statements, and the failed one if it ran on this connection.
+        expect(prepared?.n as number).toBeLessThanOrEqual(3 + 1);
+      }
+    });
+
     it('does not carry the org into the next transaction on a pooled connection', async () => {
       const rounds = 30;
       const loop = async (orgId: string) => {
