@@ -163,7 +163,9 @@ export function BulkInviteDialog(props: {
               <dt>Skipped</dt>
               <dd data-testid="bulk-skipped">
                 {count(summary().skipped.length)}
-                <Show when={summary().skipped.length > 0}> (already members)</Show>
+                <Show when={summary().skipped.length > 0}>
+                  {summary().skipped.length === 1 ? ' (already a member)' : ' (already members)'}
+                </Show>
               </dd>
             </dl>
             <Show when={summary().skipped.length > 0}>
