@@ -10,6 +10,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'admin create': async () => (await import('./commands/admin.js')).create,
   'seed demo': async () => (await import('./commands/seed.js')).demo,
   'agent simulate': async () => (await import('./commands/agent.js')).simulate,
+  invite: async () => (await import('./commands/invite.js')).invite,
 };
 
 const SUMMARIES: Record<string, string> = {
@@ -20,6 +21,7 @@ const SUMMARIES: Record<string, string> = {
   'admin create': 'create a superadmin, or promote an existing user',
   'seed demo': 'add demonstration users and organizations',
   'agent simulate': 'run a simulated agent that reports resources to an organization',
+  invite: 'invite the addresses in a file to an organization, 100 per request',
 };
 
 function usage(): string {
@@ -36,12 +38,15 @@ function usage(): string {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const [group, name, ...rest] = argv;
+  const [group, name] = argv;
   if (group === undefined || group === '--help' || group === '-h' || group === 'help') {
     process.stdout.write(`${usage()}\n`);
     return group === undefined ? EXIT.usage : EXIT.ok;
   }
-  const key = `${group} ${name ?? ''}`.trim();
+  // A command is one word (`invite`) or a group and a name (`license issue`).
+  const single = Object.hasOwn(COMMANDS, group);
+  const key = single ? group : `${group} ${name ?? ''}`.trim();
+  const rest = argv.slice(single ? 1 : 2);
   const load = COMMANDS[key];
   if (!load) {
     const inGroup = Object.keys(COMMANDS).filter((command) => command.startsWith(`${group} `));

@@ -4,6 +4,7 @@ import { parseDuration } from '../../packages/core/src/index.js';
 import { AgentNameTakenError, createAgent, createDb, findOrgBySlug } from '../../packages/db/src/index.js';
 import { loadCliEnv } from '../lib/cli-env.js';
 import { type Command, CommandError, info, out, parse, UsageError } from '../lib/cli-kit.js';
+import { callServer, refusalText, serverBase } from '../lib/rest.js';
 
 // `pnpm tenantry agent simulate`: a simulated agent for demos and load. It reports over HTTP
 // exactly as a real agent does (POST /api/agent/report with its tna_ token), so the dashboard,
@@ -60,34 +61,15 @@ export function drift(fleet: Simulated[], random: () => number = Math.random): v
   }
 }
 
-async function http(url: string, init: RequestInit): Promise<{ status: number; body: Record<string, unknown> }> {
-  let res: Response;
-  try {
-    res = await fetch(url, init);
-  } catch (error) {
-    throw new CommandError(`Cannot reach ${new URL(url).origin}: ${(error as Error).message}. Is the server running?`);
-  }
-  const text = await res.text();
-  let body: Record<string, unknown> = {};
-  try {
-    body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-  } catch {
-    body = { message: text };
-  }
-  return { status: res.status, body };
-}
-
 /** Registers the agent over the API with an API token (admin or owner in the org). */
 async function registerOverApi(base: string, token: string, org: string, name: string): Promise<string> {
-  const res = await http(`${base}/api/agents`, {
+  const res = await callServer(`${base}/api/agents`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'x-org-id': org, 'content-type': 'application/json' },
     body: JSON.stringify({ name }),
   });
   if (res.status !== 201) {
-    throw new CommandError(
-      `Cannot register the agent: ${String(res.body.code ?? res.status)}: ${String(res.body.message ?? '')}`,
-    );
+    throw new CommandError(`Cannot register the agent: ${refusalText(res)}`);
   }
   return String(res.body.token);
 }
@@ -175,7 +157,7 @@ Example:
     if (!(count >= 1) || (Number.isFinite(count) && !Number.isInteger(count))) {
       throw new UsageError('--count must be a whole number of reports, at least 1.');
     }
-    const base = (values.url ?? process.env.PUBLIC_URL ?? 'http://localhost:3000').replace(/\/+$/, '');
+    const base = serverBase(values.url);
     const name = values.name?.trim() || `simulated-${org}-${randomUUID().slice(0, 4)}`;
     const apiToken = values.token ?? process.env.TENANTRY_TOKEN;
     let agentToken = values['agent-token'] ?? process.env.TENANTRY_AGENT_TOKEN;
@@ -193,16 +175,14 @@ Example:
     for (let n = 1; n <= count && !stopped; n++) {
       if (n > 1) drift(fleet);
       const started = performance.now();
-      const res = await http(`${base}/api/agent/report`, {
+      const res = await callServer(`${base}/api/agent/report`, {
         method: 'POST',
         headers: { authorization: `Bearer ${agentToken}`, 'content-type': 'application/json' },
         body: JSON.stringify({ resources: fleet, version: 'tenantry-simulator/1' }),
       });
       const ms = Math.round(performance.now() - started);
       if (res.status !== 200) {
-        throw new CommandError(
-          `Report ${n} refused: ${String(res.body.code ?? res.status)}: ${String(res.body.message ?? '')}`,
-        );
+        throw new CommandError(`Report ${n} refused: ${refusalText(res)}`);
       }
       const down = fleet.filter((r) => r.status !== STATUS_OF[r.type].up).length;
       const total = Number.isFinite(count) ? `/${count}` : '';

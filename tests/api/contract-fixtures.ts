@@ -225,6 +225,26 @@ export const RECIPES: Record<string, Recipe> = {
     expect: { status: 404, code: 'NOT_FOUND', because: 'a server with SMTP configured has no development inbox' },
   },
   'invitations-accept': { cookie: async (f) => (await f.invitation()).invitee.cookie },
+  // Every outcome of a bulk invitation, so the answer is checked against each shape: a member
+  // (skipped), a pending invitation (resent) and a new address (created, in a seat the free
+  // tier's three would not leave).
+  'invitations-createMany': {
+    before: async (f) => {
+      const org = await f.org();
+      const res = await rest(f.url, 'PATCH', `/api/admin/tenants/${org.id}/limits`, {
+        cookie: f.admin.cookie,
+        body: { maxMembers: 10 },
+      });
+      if (res.status !== 200) throw new Error(`set limits: ${res.status} ${JSON.stringify(res.body)}`);
+    },
+    body: async (f) => ({
+      invitations: [
+        { email: (await f.member()).email, role: 'viewer' },
+        { email: (await f.invitation()).invitee.email, role: 'viewer' },
+        { email: `contract-bulk-${randomUUID().slice(0, 8)}@example.com`, role: 'editor' },
+      ],
+    }),
+  },
   'admin-license-activate': { body: async () => ({ key: (await testLicense()).key }) },
 };
 

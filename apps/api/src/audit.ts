@@ -1,5 +1,11 @@
 import type { MembershipRow, UserRow } from '@tenantry/db';
-import { type AuditEventInput, type AuditEventRow, appendAuditEvent, type EntityManager } from '@tenantry/db';
+import {
+  type AuditEventInput,
+  type AuditEventRow,
+  appendAuditEvent,
+  appendAuditEvents,
+  type EntityManager,
+} from '@tenantry/db';
 import type { Actor } from './trpc.js';
 
 /** What a procedure says about its change; the actor, address and org come from the request. */
@@ -43,4 +49,21 @@ export function appendRequestAudit(
   entry: AuditEntry,
 ): Promise<AuditEventRow> {
   return appendAuditEvent(em, orgId, { ...who, ...entry });
+}
+
+/**
+ * Appends several entries for the request's actor at once, in order (one lock, one read of the
+ * org's chain head, one insert), in the request's unit of work.
+ */
+export function appendRequestAudits(
+  em: EntityManager,
+  orgId: string,
+  who: Pick<AuditEventInput, 'actorType' | 'actorId' | 'actorLabel'> & { ip: string | null },
+  entries: readonly AuditEntry[],
+): Promise<AuditEventRow[]> {
+  return appendAuditEvents(
+    em,
+    orgId,
+    entries.map((entry) => ({ ...who, ...entry })),
+  );
 }

@@ -80,6 +80,23 @@ function isZodError(value: unknown): value is Error & { issues: ZodLikeIssue[] }
   return value instanceof Error && value.name === 'ZodError' && Array.isArray((value as { issues?: unknown }).issues);
 }
 
+/** `invitations[3].email`: where an issue is, as a person reads a path into the input. */
+function issuePath(path: readonly (string | number)[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+}
+
+/**
+ * The message of an input validation error: the first issue, where it is (an item of a list
+ * by its index), and how many more the `issues` list holds.
+ */
+export function validationMessage(issues: readonly ApiIssue[]): string {
+  const [first] = issues;
+  if (!first) return ERRORS.VALIDATION_FAILED.message;
+  const where = first.path.length > 0 ? `${issuePath(first.path)}: ` : '';
+  const more = issues.length > 1 ? ` (and ${issues.length - 1} more, listed in issues)` : '';
+  return `The request is not valid: ${where}${first.message.replace(/\.$/, '')}${more}.`;
+}
+
 /** Unique violations that lost a race with the resolver's own check, by constraint. */
 const UNIQUE_CODES: Record<string, ErrorCode> = {
   [UNIQUE_CONSTRAINTS.orgSlug]: 'SLUG_TAKEN',
@@ -93,16 +110,12 @@ export function describeError(error: TRPCError): ApiErrorBody & { status: number
   if (isDomainError(cause)) return { code: cause.code, message: cause.message, status: cause.status };
   // Input validation only: a failed *output* check is a server bug and stays a 500.
   if (isZodError(cause) && error.code === 'BAD_REQUEST') {
-    return {
-      code: 'VALIDATION_FAILED',
-      message: ERRORS.VALIDATION_FAILED.message,
-      status: 400,
-      issues: cause.issues.map((i) => ({
-        path: i.path.map((p) => (typeof p === 'number' ? p : String(p))),
-        message: i.message,
-        code: i.code,
-      })),
-    };
+    const issues = cause.issues.map((i) => ({
+      path: i.path.map((p) => (typeof p === 'number' ? p : String(p))),
+      message: i.message,
+      code: i.code,
+    }));
+    return { code: 'VALIDATION_FAILED', message: validationMessage(issues), status: 400, issues };
   }
   const unique = UNIQUE_CODES[uniqueViolationConstraint(cause) ?? ''];
   if (unique) return { code: unique, message: ERRORS[unique].message, status: ERRORS[unique].status };

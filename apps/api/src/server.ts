@@ -23,7 +23,7 @@ import { registerAuditExportRoute } from './audit-export.js';
 import { type Context, createContextFactory, isBearerRequest } from './context.js';
 import type { DevInboxReader } from './dev-inbox.js';
 import type { ApiEnv } from './env.js';
-import { type ApiErrorBody, trpcCodeForStatus } from './errors.js';
+import { type ApiErrorBody, type ApiIssue, trpcCodeForStatus, validationMessage } from './errors.js';
 import { createJobQueues } from './jobs.js';
 import { registerLeanResourcesRoute } from './lean-resources.js';
 import { LicenseService } from './license.js';
@@ -174,7 +174,7 @@ function rewriteRestError(reply: FastifyReply, payload: unknown): unknown {
   if (!data || typeof data.code !== 'string') return payload;
   if (typeof data.httpStatus === 'number') reply.code(data.httpStatus);
   // trpc-to-openapi replaces the message of input errors with its own; ours names the fix.
-  const message = data.issues ? ERRORS.VALIDATION_FAILED.message : (parsed.message ?? '');
+  const message = Array.isArray(data.issues) ? validationMessage(data.issues as ApiIssue[]) : (parsed.message ?? '');
   return JSON.stringify({
     code: data.code,
     message,

@@ -16,7 +16,7 @@ import { experimental_standaloneMiddleware, initTRPC, TRPCError } from '@trpc/se
 import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import { AGENT_TOKEN_PREFIX, authenticateApiToken } from './api-tokens.js';
-import { type AuditEntry, appendRequestAudit, auditActor, inputDetails } from './audit.js';
+import { type AuditEntry, appendRequestAudit, appendRequestAudits, auditActor, inputDetails } from './audit.js';
 import type { Context } from './context.js';
 import { describeError, toTRPCError, trpcCodeForStatus } from './errors.js';
 import type { LicenseService } from './license.js';
@@ -161,12 +161,17 @@ const ROLLBACK = Symbol('rollback');
 /** Appends an entry for the request's actor to the org's audit log, in the request's transaction. */
 export type AuditFn = (entry: AuditEntry) => Promise<AuditEventRow>;
 
+/** Appends several entries for the request's actor at once, in order, in the request's transaction. */
+export type AuditManyFn = (entries: readonly AuditEntry[]) => Promise<AuditEventRow[]>;
+
 /** What the tenant middleware adds to the context. */
 export interface TenantCtx {
   org: OrgRow;
   membership: MembershipRow;
   em: EntityManager;
   audit: AuditFn;
+  /** `audit` for a batch: one append of every entry, keeping the org's hash chain. */
+  auditMany: AuditManyFn;
   /**
    * Runs `fn` once the unit of work has committed (never if it rolls back): for effects outside
    * the database that must not run ahead of it, such as enqueueing a job that reads the rows.
@@ -223,8 +228,13 @@ async function inTenantUnit<R extends { ok: boolean }>(
         audited = true;
         return appendRequestAudit(em, org.id, who, entry);
       };
+      const auditMany: AuditManyFn = async (entries) => {
+        if (entries.length === 0) return [];
+        audited = true;
+        return appendRequestAudits(em, org.id, who, entries);
+      };
       const afterCommit = (fn: () => Promise<unknown> | unknown) => void committed.push(fn);
-      result = await run({ org, membership, em, audit, afterCommit });
+      result = await run({ org, membership, em, audit, auditMany, afterCommit });
       if (!result.ok) throw ROLLBACK;
       if (info.type === 'mutation' && !audited && info.meta?.audit !== false) {
         await appendRequestAudit(em, org.id, who, {

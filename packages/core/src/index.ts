@@ -6,6 +6,7 @@ export * from './duration.js';
 export * from './errors.js';
 export * from './features.js';
 export * from './gate.js';
+export * from './invitation-batches.js';
 export * from './invitations.js';
 export * from './license.js';
 export * from './limits.js';

@@ -44,25 +44,35 @@ export function rateBudgets(limits: Pick<Limits, 'requestsPerMinute'>): { org: n
 }
 
 /**
- * Throws LIMIT_REACHED unless one more member fits. At invite time pass the pending
- * invitations too; at accept time pass `pending: 0`. Shadow members are not counted.
+ * Throws LIMIT_REACHED unless `adding` more members (default one) fit. At invite time pass the
+ * pending invitations too; at accept time pass `pending: 0`. Shadow members are not counted.
+ * Adding none (a request that only resends) always fits. The message names the limit and the
+ * seats left, so a person knows how many they can still invite.
  */
 export function checkMemberLimit({
   members,
   pending = 0,
   limit,
+  adding = 1,
 }: {
   members: number;
   pending?: number;
   limit: number | null;
+  adding?: number;
 }): void {
-  if (limit !== null && members + pending + 1 > limit) {
-    throw new DomainError(
-      'LIMIT_REACHED',
-      `This organization is limited to ${limit} members (${members} members, ${pending} pending invitations): remove someone or raise the plan.`,
-      { limit, members, pending },
-    );
-  }
+  if (limit === null || adding <= 0 || members + pending + adding <= limit) return;
+  const left = Math.max(0, limit - members - pending);
+  const seats = left === 0 ? 'has no seat left' : `has ${left} ${left === 1 ? 'seat' : 'seats'} left`;
+  const more = adding > 1 ? `, not enough for ${adding} new invitations` : '';
+  const fix =
+    adding > 1 && left > 0
+      ? `invite at most ${left}, remove someone or raise the plan`
+      : 'remove someone or raise the plan';
+  throw new DomainError(
+    'LIMIT_REACHED',
+    `This organization is limited to ${limit} members and ${seats} (${members} members, ${pending} pending invitations)${more}: ${fix}.`,
+    { limit, members, pending, adding, left },
+  );
 }
 
 /** Throws LIMIT_REACHED unless one more agent fits. */

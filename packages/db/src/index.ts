@@ -26,6 +26,7 @@ export * from './repositories/alerts.js';
 export * from './repositories/api-tokens.js';
 export * from './repositories/audit.js';
 export * from './repositories/audit-export.js';
+export * from './repositories/invitation-batches.js';
 export * from './repositories/invitation-deliveries.js';
 export * from './repositories/invitations.js';
 export * from './repositories/memberships.js';

@@ -1,36 +1,20 @@
-import { randomUUID } from 'node:crypto';
 import {
   assertCanAddMember,
   assertInvitationPending,
-  checkMemberLimit,
   DomainError,
-  effectiveLimits,
+  ERRORS,
   invitationStatus,
+  MAX_INVITATIONS_PER_REQUEST,
 } from '@tenantry/core';
 import {
-  countActiveMembers,
-  countPendingInvitations,
-  createInvitation,
-  type EntityManager,
   findInvitation,
   findOrgById,
-  findPendingInvitationByEmail,
   findUserById,
-  InvitationPendingError,
   type InvitationRow,
-  isMemberByEmail,
   listInvitations,
-  type OrgRow,
-  prepareResend,
   revokeInvitation,
   setSessionActiveOrg,
 } from '@tenantry/db';
-import {
-  INVITATION_EMAIL_JOB_OPTIONS,
-  INVITATION_EMAIL_QUEUE,
-  type InvitationEmailJob,
-  invitationEmailJobId,
-} from '@tenantry/worker/queues/invitation-email';
 import { z } from 'zod';
 import {
   assertInvitationOrgOpen,
@@ -38,19 +22,10 @@ import {
   invitationTokenInput,
   joinThroughInvitation,
 } from '../invitation-acceptance.js';
-import { newInvitationToken, parseInvitationToken, tokenMatches } from '../invitation-tokens.js';
-import type { JobQueues } from '../jobs.js';
+import { dropWaitingMail, type InvitationOutcome, inviteMany, resendInvitation } from '../invitation-sending.js';
+import { parseInvitationToken, tokenMatches } from '../invitation-tokens.js';
 import { emailInput, okOutput, orgRefInput, roleInput } from '../schemas.js';
-import {
-  type AuditFn,
-  authedProcedure,
-  orgProcedure,
-  publicProcedure,
-  requirePermission,
-  requireSession,
-  router,
-  type TenantCtx,
-} from '../trpc.js';
+import { authedProcedure, orgProcedure, publicProcedure, requirePermission, requireSession, router } from '../trpc.js';
 
 export { newInvitationToken, parseInvitationToken } from '../invitation-tokens.js';
 
@@ -92,88 +67,24 @@ const invitationPath = z.strictObject({ orgId: orgRefInput, invitationId: z.uuid
 const tokenInput = z.strictObject({ token: invitationTokenInput });
 const joinedOutput = z.object({ orgId: z.string(), slug: z.string(), name: z.string(), role: z.string() });
 
-interface MailCtx extends Pick<TenantCtx, 'em' | 'org' | 'afterCommit' | 'audit'> {
-  user: { id: string; name: string; email: string };
-  env: { PUBLIC_URL: string; INVITATION_TTL: number };
-  queues: JobQueues;
-}
+/** One person of a bulk invitation: validated as the single `create` validates its input. */
+const invitationItemInput = z.strictObject({ email: emailInput, role: roleInput });
 
-/**
- * Enqueues the mail of (invitation, sendCount) once the request's unit of work has committed,
- * so the worker never reads a row that is not there yet, with a deterministic job id, so a
- * retried request never sends twice for one token. A superseded job of the previous send that
- * has not run yet is dropped (its link no longer works).
- */
-function enqueueMail(ctx: MailCtx, invitation: InvitationRow, sendCount: number, token: string): void {
-  const queue = ctx.queues.get<InvitationEmailJob>(INVITATION_EMAIL_QUEUE);
-  if (!queue) return;
-  const data: InvitationEmailJob = {
-    orgId: ctx.org.id,
-    invitationId: invitation.id,
-    sendCount,
-    token,
-    email: invitation.email,
-    orgName: ctx.org.name,
-    inviterName: ctx.user.name || ctx.user.email,
-    role: invitation.role,
-    link: `${ctx.env.PUBLIC_URL}/invite/${token}`,
-  };
-  ctx.afterCommit(async () => {
-    await queue.add('send', data, {
-      jobId: invitationEmailJobId(invitation.id, sendCount),
-      ...INVITATION_EMAIL_JOB_OPTIONS,
-      removeOnComplete: 1000,
-      removeOnFail: 5000,
-    });
-    if (sendCount > 1) await dropWaitingMail(ctx.queues, invitation.id, sendCount - 1);
-  });
-}
+const batchOutcomeOutput = z.discriminatedUnion('outcome', [
+  z.object({ index: z.number().int(), email: z.string(), outcome: z.literal('created'), invitation: invitationOutput }),
+  z.object({ index: z.number().int(), email: z.string(), outcome: z.literal('resent'), invitation: invitationOutput }),
+  z.object({
+    index: z.number().int(),
+    email: z.string(),
+    outcome: z.literal('skipped'),
+    code: z.literal('ALREADY_MEMBER'),
+    message: z.string(),
+  }),
+]);
 
-/** Removes the mail job of an earlier send if it has not started (a started one checks for itself). */
-async function dropWaitingMail(queues: JobQueues, invitationId: string, sendCount: number): Promise<void> {
-  const queue = queues.get<InvitationEmailJob>(INVITATION_EMAIL_QUEUE);
-  try {
-    await queue?.remove(invitationEmailJobId(invitationId, sendCount));
-  } catch {
-    // Locked by a worker right now: it finds its send superseded when it records it.
-  }
-}
-
-/** A new token, expiry and mail for a pending or expired invitation (the old link dies at once). */
-async function resend(ctx: MailCtx & { audit: AuditFn }, invitation: InvitationRow): Promise<InvitationRow> {
-  const { token, hash } = newInvitationToken(ctx.org.id, invitation.id);
-  const expiresAt = new Date(Date.now() + ctx.env.INVITATION_TTL);
-  const sendCount = await prepareResend(ctx.em, ctx.org.id, invitation.id, expiresAt, hash);
-  if (sendCount === null) {
-    assertInvitationPending(invitation);
-    throw new DomainError('INVITATION_NOT_FOUND');
-  }
-  await ctx.audit({
-    action: 'invitation.resent',
-    targetType: 'invitation',
-    targetId: invitation.id,
-    details: { email: invitation.email, sendCount },
-  });
-  enqueueMail(ctx, invitation, sendCount, token);
-  return (await findInvitation(ctx.em, ctx.org.id, invitation.id))!;
-}
-
-/**
- * With a member limit: the email's pending invitation, if any (re-inviting resends it, which
- * takes no new seat), else a refusal unless one more member fits, counting pending
- * invitations. Without a limit nothing is read: a pending invitation shows up on insert.
- */
-async function pendingOrRoom(em: EntityManager, org: OrgRow, email: string): Promise<InvitationRow | null> {
-  const limit = effectiveLimits(org.tier, { maxMembers: org.maxMembers }).maxMembers;
-  if (limit === null) return null;
-  const pending = await findPendingInvitationByEmail(em, org.id, email);
-  if (pending) return pending;
-  checkMemberLimit({
-    members: await countActiveMembers(em, org.id),
-    pending: await countPendingInvitations(em, org.id),
-    limit,
-  });
-  return null;
+function toBatchOutcome(outcome: InvitationOutcome): z.infer<typeof batchOutcomeOutput> {
+  if (outcome.outcome === 'skipped') return { ...outcome, message: ERRORS.ALREADY_MEMBER.message };
+  return { ...outcome, invitation: toInvitationOutput(outcome.invitation) };
 }
 
 export const invitationsRouter = router({
@@ -197,36 +108,57 @@ export const invitationsRouter = router({
     .input(z.strictObject({ orgId: orgRefInput, email: emailInput, role: roleInput }))
     .output(invitationOutput)
     .mutation(async ({ ctx, input }) => {
-      assertCanAddMember({ actorRole: ctx.membership.role, role: input.role });
-      if (await isMemberByEmail(ctx.em, ctx.org.id, input.email)) throw new DomainError('ALREADY_MEMBER');
-      const pending = await pendingOrRoom(ctx.em, ctx.org, input.email);
-      if (pending) return toInvitationOutput(await resend(ctx, pending));
-      const id = randomUUID();
-      const { token, hash } = newInvitationToken(ctx.org.id, id);
-      let invitation: InvitationRow;
-      try {
-        invitation = await createInvitation(ctx.em, {
-          id,
-          orgId: ctx.org.id,
-          email: input.email,
-          role: input.role,
-          expiresAt: new Date(Date.now() + ctx.env.INVITATION_TTL),
-          invitedById: ctx.user.id,
-          tokenHash: hash,
-        });
-      } catch (error) {
-        // The email holds a pending invitation already: re-inviting resends it.
-        if (error instanceof InvitationPendingError) return toInvitationOutput(await resend(ctx, error.existing));
-        throw error;
-      }
-      await ctx.audit({
-        action: 'invitation.created',
-        targetType: 'invitation',
-        targetId: invitation.id,
-        details: { email: invitation.email, role: invitation.role },
-      });
-      enqueueMail(ctx, invitation, invitation.sendCount, token);
-      return toInvitationOutput(invitation);
+      const { outcomes } = await inviteMany(ctx, [{ email: input.email, role: input.role }]);
+      const [outcome] = outcomes;
+      if (!outcome || outcome.outcome === 'skipped') throw new DomainError('ALREADY_MEMBER');
+      return toInvitationOutput(outcome.invitation);
+    }),
+
+  /**
+   * Invites up to 500 people at once, each as `create` would: one outcome per distinct email
+   * (created, resent, or skipped as a member). All or nothing: a role the caller may not grant
+   * or new invitations beyond the member limit refuse the whole request.
+   */
+  createMany: orgProcedure
+    .use(requirePermission('invitations.create'))
+    .meta({
+      audit: false,
+      openapi: {
+        method: 'POST',
+        path: '/orgs/{orgId}/invitations/bulk',
+        tags: ['invitations'],
+        summary: `Invite several people (up to ${MAX_INVITATIONS_PER_REQUEST})`,
+        description:
+          'Each email is invited as POST /orgs/{orgId}/invitations does: members are skipped (ALREADY_MEMBER), pending invitations resent, the rest created. Emails are normalized and de-duplicated; a role above yours (OWNERSHIP_REQUIRED) or more new invitations than the member limit leaves room for (LIMIT_REACHED) refuses the whole request, and nothing is written.',
+      },
+    })
+    .input(
+      z.strictObject({
+        orgId: orgRefInput,
+        invitations: z.array(invitationItemInput).min(1).max(MAX_INVITATIONS_PER_REQUEST),
+      }),
+    )
+    .output(
+      z.object({
+        /** One per distinct email, in request order; `index` is its first position in the request. */
+        results: z.array(batchOutcomeOutput),
+        created: z.number().int(),
+        resent: z.number().int(),
+        skipped: z.number().int(),
+        /** Items that repeated an email of the request. */
+        duplicates: z.number().int(),
+      }),
+    )
+    .mutation(async ({ ctx, input }) => {
+      const { outcomes, duplicates } = await inviteMany(ctx, input.invitations);
+      const count = (kind: InvitationOutcome['outcome']) => outcomes.filter((o) => o.outcome === kind).length;
+      return {
+        results: outcomes.map(toBatchOutcome),
+        created: count('created'),
+        resent: count('resent'),
+        skipped: count('skipped'),
+        duplicates,
+      };
     }),
 
   revoke: orgProcedure
@@ -275,7 +207,12 @@ export const invitationsRouter = router({
       const invitation = await findInvitation(ctx.em, ctx.org.id, input.invitationId);
       if (!invitation) throw new DomainError('INVITATION_NOT_FOUND');
       assertCanAddMember({ actorRole: ctx.membership.role, role: invitation.role });
-      return toInvitationOutput(await resend(ctx, invitation));
+      const resent = await resendInvitation(ctx, invitation);
+      if (!resent) {
+        assertInvitationPending(invitation);
+        throw new DomainError('INVITATION_NOT_FOUND');
+      }
+      return toInvitationOutput(resent);
     }),
 
   /** What the acceptance page shows. Reading never consumes the token. */

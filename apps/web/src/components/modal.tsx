@@ -5,7 +5,14 @@ import { ErrorNotice } from './notices';
  * A modal dialog on the native `<dialog>` element (focus trap, Escape and the top layer come
  * from the browser). Render it while it should be open; it closes by calling `onClose`.
  */
-export function Modal(props: { title: string; onClose: () => void; children: JSX.Element; testId?: string }) {
+export function Modal(props: {
+  title: string;
+  onClose: () => void;
+  children: JSX.Element;
+  testId?: string;
+  /** Extra classes of the dialog (e.g. `modal-wide`). */
+  class?: string;
+}) {
   let dialog!: HTMLDialogElement;
   const titleId = createUniqueId();
   onMount(() => dialog.showModal());
@@ -15,7 +22,7 @@ export function Modal(props: { title: string; onClose: () => void; children: JSX
   return (
     <dialog
       ref={dialog}
-      class="modal"
+      class={props.class ? `modal ${props.class}` : 'modal'}
       aria-labelledby={titleId}
       data-testid={props.testId}
       onCancel={(event) => {

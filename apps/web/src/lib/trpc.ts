@@ -41,10 +41,12 @@ export function errorMessage(error: unknown): string {
   if (error instanceof TRPCClientError) {
     const data = dataOf(error);
     if (!data) return 'The server could not be reached: check your connection and try again.';
-    const issues = (data.issues ?? [])
+    // The server's message names the first issue already; the others are spelled out here.
+    const others = (data.issues ?? [])
+      .slice(1)
       .map((i) => (i.path?.length ? `${i.path.join('.')}: ${i.message ?? ''}` : (i.message ?? '')))
       .filter(Boolean);
-    return issues.length > 0 ? `${error.message} (${issues.join('; ')})` : error.message;
+    return others.length > 0 ? `${error.message} (${others.join('; ')})` : error.message;
   }
   if (error instanceof Error) return error.message;
   return 'Something went wrong.';

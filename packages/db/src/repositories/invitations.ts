@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { normalizeEmail } from '@tenantry/core';
 import type { EntityManager } from '../db.js';
 import { UNIQUE_CONSTRAINTS } from '../errors.js';
 import type { InvitationListRow, InvitationRow, InvitationStatus, Role } from '../types.js';
 import { appendAuditEvent } from './audit.js';
+import { createInvitations, prepareResends } from './invitation-batches.js';
 import { INVITATION_COLUMNS, mapInvitation, mapInvitationListRow } from './rows.js';
 
 // Every function takes the org id, filters by it and runs inside db.tenant({ orgId }).
@@ -55,27 +55,9 @@ export interface CreateInvitationInput {
  * as expired yet (resend it, which revives it).
  */
 export async function createInvitation(em: EntityManager, input: CreateInvitationInput): Promise<InvitationRow> {
-  const email = normalizeEmail(input.email);
-  // ON CONFLICT rather than catching the violation: an error would abort the caller's
-  // transaction, and a concurrent insert of the same email waits here and then conflicts.
-  const [row] = await em.execute(
-    `insert into invitations as i (org_id, id, email, role, status, send_count, delivery_state, expires_at,
-       invited_by_id, token_hash)
-     values (?, ?, ?, ?, 'pending', 1, 'queued', ?, ?, ?)
-     on conflict (org_id, email) where status = 'pending' do nothing
-     returning ${INVITATION_COLUMNS}`,
-    [
-      input.orgId,
-      input.id ?? randomUUID(),
-      email,
-      input.role,
-      input.expiresAt,
-      input.invitedById ?? null,
-      input.tokenHash ?? null,
-    ],
-  );
-  if (row) return mapInvitation(row);
-  const existing = await findPendingInvitationByEmail(em, input.orgId, email);
+  const { created } = await createInvitations(em, input.orgId, [input]);
+  if (created[0]) return created[0];
+  const existing = await findPendingInvitationByEmail(em, input.orgId, input.email);
   if (!existing) throw new Error('invitation insert conflicted but no pending invitation was found');
   throw new InvitationPendingError(existing);
 }
@@ -312,15 +294,8 @@ export async function prepareResend(
   expiresAt: Date,
   tokenHash: string | null = null,
 ): Promise<number | null> {
-  const [row] = await em.execute<{ sendCount: number }[]>(
-    `update invitations set send_count = send_count + 1, token_hash = ?, expires_at = ?, status = 'pending',
-       delivery_state = 'queued', delivery_attempts = 0, last_delivery_error = null, sent_at = null,
-       updated_at = now()
-     where org_id = ? and id = ? and status in ('pending', 'expired')
-     returning send_count as "sendCount"`,
-    [tokenHash, expiresAt, orgId, id],
-  );
-  return row ? Number(row.sendCount) : null;
+  const [row] = await prepareResends(em, orgId, [{ id, tokenHash }], expiresAt);
+  return row ? row.sendCount : null;
 }
 
 /**

@@ -250,6 +250,29 @@ export const DECLARATIONS: Record<string, Declaration> = {
     permission: 'invitations.create',
     input: (_f, c) => ({ orgId: scopeOf(c).id, email: `${fresh('invite')}@matrix.test`, role: 'viewer' }),
   },
+  'invitations.createMany': {
+    org: 'path',
+    permission: 'invitations.create',
+    input: (_f, c) => {
+      const email = `${fresh('bulk')}@matrix.test`;
+      return {
+        orgId: scopeOf(c).id,
+        invitations: [
+          { email, role: 'viewer' },
+          { email: `${fresh('bulk')}@matrix.test`, role: 'editor' },
+          { email: email.toUpperCase(), role: 'viewer' },
+        ],
+      };
+    },
+    check: (o, f, c) =>
+      expectOwned(
+        f,
+        c,
+        'invitations',
+        'id',
+        (out(o).results as Row[]).map((r) => (r.invitation as Row).id),
+      ),
+  },
   'invitations.revoke': {
     org: 'path',
     permission: 'invitations.revoke',

@@ -8,6 +8,7 @@ import { formatCountdown, formatDateTime, titleCase } from '../../lib/format';
 import { queries, queryClient } from '../../lib/queries';
 import { trpc } from '../../lib/trpc';
 import { allows, type CurrentOrg, type Invitation, type OrgRole } from '../../lib/types';
+import { BulkInviteDialog } from './bulk-invite';
 
 /** A clock for countdowns: ticks every second while the component lives. */
 function useNow() {
@@ -37,6 +38,7 @@ export function InvitationsSection(props: { org: CurrentOrg }) {
   const [notice, setNotice] = createSignal<string | null>(null);
   const [actionError, setActionError] = createSignal<unknown>(null);
   const [revoking, setRevoking] = createSignal<Invitation | null>(null);
+  const [bulkOpen, setBulkOpen] = createSignal(false);
   const roles = () => invitableRoles(props.org.role) as OrgRole[];
   const open = () => invitations.data?.invitations.filter(isOpen) ?? [];
   const refresh = () => queryClient.invalidateQueries({ queryKey: ['invitations', props.org.id] });
@@ -75,6 +77,10 @@ export function InvitationsSection(props: { org: CurrentOrg }) {
           <InviteForm
             org={props.org}
             roles={roles()}
+            onBulk={() => {
+              setNotice(null);
+              setBulkOpen(true);
+            }}
             onInvited={async (invitation) => {
               setActionError(null);
               await refresh();
@@ -186,6 +192,17 @@ export function InvitationsSection(props: { org: CurrentOrg }) {
             </Show>
           </Show>
         </div>
+        <Show when={bulkOpen()}>
+          <BulkInviteDialog
+            org={props.org}
+            roles={roles()}
+            onClose={() => setBulkOpen(false)}
+            onFinished={async () => {
+              setActionError(null);
+              await refresh();
+            }}
+          />
+        </Show>
         <Show when={revoking()}>
           {(invitation) => (
             <Modal title="Revoke invitation" onClose={() => setRevoking(null)} testId="revoke-invitation-dialog">
@@ -260,6 +277,8 @@ function InviteForm(props: {
   org: CurrentOrg;
   roles: readonly OrgRole[];
   onInvited: (invitation: Invitation) => Promise<void>;
+  /** Opens the bulk invitation of a pasted list. */
+  onBulk: () => void;
 }) {
   const [email, setEmail] = createSignal('');
   const [role, setRole] = createSignal<OrgRole>(
@@ -308,6 +327,9 @@ function InviteForm(props: {
         </div>
         <button type="submit" class="button" disabled={invite.isPending || !email().trim()}>
           {invite.isPending ? 'Inviting…' : 'Send invitation'}
+        </button>
+        <button type="button" class="button button-secondary" onClick={() => props.onBulk()}>
+          Bulk invite
         </button>
       </div>
       <Show when={invite.isError}>
