@@ -161,7 +161,8 @@ describe('a deletion on embedded PGlite', () => {
     expect(audit.reduce((n, b) => n + b.rows, 0)).toBe(250);
     expect(audit.every((b) => b.rows > 0 && b.rows === b.limit)).toBe(true);
     expect(batches.some((b) => b.rows === 0)).toBe(false);
-    expect((done?.report as { rowsDeleted: Record<string, number> }).rowsDeleted.audit_events).toBe(250);
+    const report = done?.report as { rowsDeleted: Record<string, number> } | undefined;
+    expect(report?.rowsDeleted.audit_events).toBe(250);
     // The 7 late ones went with the organizations row, and the catalog check found nothing left.
     const left = await db.tenant({ orgId: doomed.id }, async (em) => {
       let n = 0;
