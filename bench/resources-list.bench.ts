@@ -14,8 +14,9 @@
  * - product: the API (`createApp`), `GET /api/resources?limit=50` with the bearer token and
  *   `X-Org-Id`;
  * - tenancy-off: the same API with `createApp({ tenancyChecks: false })`: the same route and page
- *   query (in the org's RLS scope, one round trip) without the token, membership, binding,
- *   gate, org status, rate budget, module and permission checks: what isolation costs.
+ *   query (in the org's RLS scope, one round trip), the token still authenticated (looked up by
+ *   hash, live), but without the membership, binding, gate, org status, rate budget, module and
+ *   permission checks and the page's guard: what isolation costs.
  * They are measured one after the other (the others idle), in `--rounds` rounds of rotating
  * order; each figure is the median round, each ratio the median of the rounds' ratios.
  * Before load, every server must answer 50 resources of the requested org (the same rows as

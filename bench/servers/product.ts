@@ -4,8 +4,8 @@
  * for rate limits and queues), listening on a free port of 127.0.0.1. Configured by the API's
  * own environment (DATABASE_URL, DATABASE_MIGRATION_URL, MULTI_TENANT_ENABLED, LICENSE_*,
  * QUEUE_PREFIX, LOG_LEVEL, …), plus BENCH_TENANCY_CHECKS=off for `createApp`'s benchmark-only
- * `tenancyChecks: false` (the list served without token, membership, binding, gate, status,
- * rate or module checks: the cost of isolation). Prints `listening <port>` once it listens,
+ * `tenancyChecks: false` (the list served to an authenticated token without membership,
+ * binding, gate, status, rate or module checks: the cost of isolation). Prints `listening <port>` once it listens,
  * closes on SIGTERM.
  */
 import { createApp, createLogger, loadApiEnv, openApiRedis } from '@tenantry/api';

@@ -14,6 +14,7 @@ import {
   resourcePageSql,
   type TokenAccessRow,
   tokenAccessStatement,
+  tokenAuthStatement,
   touchApiToken,
 } from '@tenantry/db';
 import { TRPCError } from '@trpc/server';
@@ -43,8 +44,9 @@ export interface LeanRouteOptions {
   createContext: (opts: { req: FastifyRequest; res: FastifyReply }) => Context;
   onDenied: (code: string) => void;
   /**
-   * Benchmarks only: skip every tenancy check (no token, membership, binding, gate, status or
-   * module check) and read the `X-Org-Id` org's page as it is. Never set by the server.
+   * Benchmarks only: skip every tenancy check (the token is still authenticated, but no
+   * membership, binding, gate, status, rate budget, module or permission check, and no guard
+   * on the page) and read the `X-Org-Id` org's page as it is. Never set by the server.
    */
   tenancyChecks?: boolean;
 }
@@ -68,17 +70,17 @@ async function assertAccess(
   orgId: string,
   limiter: OrgRateLimiter | null,
 ) {
-  if (!access) throw new DomainError('UNAUTHENTICATED', 'The bearer token is unknown, revoked or expired.');
-  const { org, membership, bindingRole } = access;
+  if (!access) throw unknownToken();
+  const { org, memberRole, bindingRole } = access;
   const licensed = ctx.env.MULTI_TENANT_ENABLED ? await ctx.license.isLicensed() : false;
   const decision = decideGate({
     malformed: false,
     targetsDefaultOrg: orgId === ctx.db.defaultOrgId,
     multiTenantEnabled: ctx.env.MULTI_TENANT_ENABLED,
     licensed,
-    authorized: Boolean(org && membership && bindingRole),
+    authorized: Boolean(org && memberRole && bindingRole),
   });
-  if (!decision.allow || !org || !membership || !bindingRole) {
+  if (!decision.allow || !org || !memberRole || !bindingRole) {
     const code = decision.allow ? 'ORG_ACCESS_DENIED' : decision.code;
     ctx.log.warn(
       {
@@ -101,7 +103,19 @@ async function assertAccess(
       'The agents module is not enabled for this organization: ask a platform administrator to enable it.',
     );
   }
-  if (!can(tokenRole(membership.role, bindingRole), 'resources.read')) throw new DomainError('PERMISSION_DENIED');
+  if (!can(tokenRole(memberRole, bindingRole), 'resources.read')) throw new DomainError('PERMISSION_DENIED');
+}
+
+function unknownToken(): DomainError {
+  return new DomainError('UNAUTHENTICATED', 'The bearer token is unknown, revoked or expired.');
+}
+
+/** Records a token's use at most once a minute, after the answer (the list never waits for it). */
+function touchLater(ctx: Context, db: Db, tokenId: string, lastUsedAt: Date | null): void {
+  if (lastUsedAt && Date.now() - lastUsedAt.getTime() <= TOUCH_EVERY_MS) return;
+  void db
+    .platform({}, (em) => touchApiToken(em, tokenId, TOUCH_EVERY_MS))
+    .catch((error) => ctx.log.warn({ err: error }, 'could not record the token use'));
 }
 
 export function registerLeanResourcesRoute(app: FastifyInstance, opts: LeanRouteOptions): void {
@@ -119,17 +133,26 @@ export function registerLeanResourcesRoute(app: FastifyInstance, opts: LeanRoute
       const input = parsed.data;
       const orgId = ctx.orgHeader?.trim() ?? '';
       const bearer = ctx.bearerToken;
-      const lean =
-        opts.db.kind === 'postgresql' && UUID.test(orgId) && (!checks || (bearer && looksLikeApiToken(bearer)));
+      const lean = opts.db.kind === 'postgresql' && UUID.test(orgId) && bearer && looksLikeApiToken(bearer);
       if (!lean) return reply.send(await createCaller(ctx).resources.list(input));
 
       const query = toResourceQuery(input);
       const page = resourcePageSql(orgId.toLowerCase(), query);
+      const tokenHash = hashToken(bearer);
       if (!checks) {
-        const [rows] = await opts.db.readInOrg({ orgId }, [page]);
+        // The token is authenticated (a product without tenants would do that much too), but
+        // nothing ties it to the org: the page of whatever org the header names.
+        const [tokenRows, rows] = await opts.db.readInOrg({ orgId }, [tokenAuthStatement(tokenHash), page]);
+        const token = tokenRows?.[0];
+        if (!token) throw unknownToken();
+        touchLater(
+          ctx,
+          opts.db,
+          token.tokenId as string,
+          token.tokenLastUsedAt ? new Date(token.tokenLastUsedAt as string) : null,
+        );
         return reply.send(toPage((rows ?? []).map(mapResource), input.limit));
       }
-      const tokenHash = hashToken(bearer!);
       const [accessRows, rows] = await opts.db.readInOrg({ orgId }, [
         tokenAccessStatement(tokenHash, orgId),
         guardedPage(page.sql, page.params),
@@ -141,11 +164,7 @@ export function registerLeanResourcesRoute(app: FastifyInstance, opts: LeanRoute
         ctx.bindLog({ userId: access.userId, tokenId: access.tokenId, orgId });
       }
       await assertAccess(ctx, access, orgId, rateLimiterFor(ctx.redis));
-      if (!access!.lastUsedAt || Date.now() - access!.lastUsedAt.getTime() > TOUCH_EVERY_MS) {
-        void opts.db
-          .platform({}, (em) => touchApiToken(em, access!.tokenId, TOUCH_EVERY_MS))
-          .catch((error) => ctx.log.warn({ err: error }, 'could not record the token use'));
-      }
+      touchLater(ctx, opts.db, access!.tokenId, access!.lastUsedAt);
       return reply.send(toPage((rows ?? []).map(mapResource), input.limit));
     } catch (error) {
       let status: number;

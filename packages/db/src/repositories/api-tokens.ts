@@ -1,6 +1,6 @@
 import type { EntityManager } from '../db.js';
 import type { ApiTokenBindingRow, ApiTokenRow, MembershipRow, OrgRow, Role, UserRow } from '../types.js';
-import { mapMembership, mapOrg, mapUser, ORG_COLUMNS, userColumns } from './rows.js';
+import { mapUser, userColumns } from './rows.js';
 import { inOrgScope } from './scope.js';
 
 // api_tokens is global (owned by a user, like sessions); api_token_orgs is a tenant table whose
@@ -161,61 +161,75 @@ export async function listApiTokenOrgIds(em: EntityManager, tokenId: string): Pr
   return rows.map((r) => r.orgId);
 }
 
+/** What the access checks of a token's request need of its org. */
+export type TokenAccessOrg = Pick<OrgRow, 'id' | 'status' | 'tier' | 'maxRequestsPerMinute' | 'featureOverrides'>;
+
 /** What one statement tells about a bearer API token in one org (see `tokenAccessStatement`). */
 export interface TokenAccessRow {
   tokenId: string;
-  tokenName: string;
   userId: string;
   lastUsedAt: Date | null;
   /** Null when no org has that id. */
-  org: OrgRow | null;
-  /** The owner's membership there, or null. */
-  membership: MembershipRow | null;
+  org: TokenAccessOrg | null;
+  /** The owner's role there, or null when they are not a member. */
+  memberRole: MembershipRow['role'] | null;
   /** The token's binding role there, or null when it is not bound to the org. */
   bindingRole: MembershipRow['role'] | null;
 }
 
+const LIVE_TOKEN = 't.token_hash = ? and t.revoked_at is null and (t.expires_at is null or t.expires_at > now())';
+
 /**
- * One statement answering, for a live token (by hash) and an org id, the token, the org, the
- * owner's membership and the token's binding — no row when the token is unknown, revoked or
- * expired. Runs in the org's scope (memberships and bindings are tenant rows).
+ * One statement answering, for a live token (by hash) and an org id, the token, what the
+ * checks need of the org, the owner's role there and the token's binding — no row when the
+ * token is unknown, revoked or expired. Runs in the org's scope (memberships and bindings are
+ * tenant rows).
  */
 export function tokenAccessStatement(tokenHash: string, orgId: string): { sql: string; params: unknown[] } {
   return {
     // It also records, for the rest of the transaction, whether the token stands in the org
     // (`app.caller_ok`): a statement after it can refuse to return rows otherwise.
     sql: `select set_config('app.caller_ok', case when m.role is not null and b.role is not null then 'yes' else 'no' end, true) as "callerOk",
-        t.id as "tokenId", t.name as "tokenName", t.user_id as "tokenUserId", t.last_used_at as "tokenLastUsedAt",
-        b.role as "bindingRole", m.role as "memberRole", m.is_shadow as "memberIsShadow",
-        m.added_by_id as "memberAddedById", m.created_at as "memberCreatedAt", ${ORG_COLUMNS}
+        t.id as "tokenId", t.user_id as "tokenUserId", t.last_used_at as "tokenLastUsedAt",
+        b.role as "bindingRole", m.role as "memberRole", o.id as "orgId", o.status as "orgStatus",
+        o.tier as "orgTier", o.max_requests_per_minute as "orgMaxRequestsPerMinute",
+        o.feature_overrides as "orgFeatureOverrides"
       from api_tokens t
       left join organizations o on o.id = ?::uuid
       left join memberships m on m.org_id = o.id and m.user_id = t.user_id
       left join api_token_orgs b on b.org_id = o.id and b.token_id = t.id
-      where t.token_hash = ? and t.revoked_at is null and (t.expires_at is null or t.expires_at > now())`,
+      where ${LIVE_TOKEN}`,
     params: [orgId, tokenHash],
   };
 }
 
+/**
+ * The token alone, for a live token (by hash): what a request authenticated by it but checked
+ * for no org would read (the benchmarks' reference without tenancy checks).
+ */
+export function tokenAuthStatement(tokenHash: string): { sql: string; params: unknown[] } {
+  return {
+    sql: `select t.id as "tokenId", t.user_id as "tokenUserId", t.last_used_at as "tokenLastUsedAt"
+      from api_tokens t where ${LIVE_TOKEN}`,
+    params: [tokenHash],
+  };
+}
+
 export function mapTokenAccess(r: Raw): TokenAccessRow {
-  const org = r.id ? mapOrg(r) : null;
   return {
     tokenId: r.tokenId as string,
-    tokenName: r.tokenName as string,
     userId: r.tokenUserId as string,
     lastUsedAt: r.tokenLastUsedAt ? new Date(r.tokenLastUsedAt as string) : null,
-    org,
-    membership:
-      org && r.memberRole
-        ? mapMembership({
-            orgId: org.id,
-            userId: r.tokenUserId,
-            role: r.memberRole,
-            isShadow: r.memberIsShadow,
-            addedById: r.memberAddedById,
-            createdAt: r.memberCreatedAt,
-          })
-        : null,
+    org: r.orgId
+      ? {
+          id: r.orgId as string,
+          status: r.orgStatus as OrgRow['status'],
+          tier: r.orgTier as OrgRow['tier'],
+          maxRequestsPerMinute: (r.orgMaxRequestsPerMinute as number | null) ?? null,
+          featureOverrides: (r.orgFeatureOverrides as OrgRow['featureOverrides']) ?? {},
+        }
+      : null,
+    memberRole: r.orgId ? ((r.memberRole as MembershipRow['role'] | null) ?? null) : null,
     bindingRole: (r.bindingRole as MembershipRow['role'] | null) ?? null,
   };
 }
