@@ -9,15 +9,17 @@
  * Processes: this one (HTTP client, producer of the ceiling's jobs), the API, the worker (or
  * the bare worker), the sink, PostgreSQL and Redis, all on this machine. Phases: the ceiling;
  * end to end (the API creates while the worker mails); then a backlog created through the API
- * with the worker stopped, mailed from the moment the worker is up. BENCH_PROFILE=api,worker
- * (and BENCH_PROFILE_DIR) writes CPU profiles of those processes.
+ * with the worker stopped, mailed from the moment the worker is up; the ceiling again (the
+ * ratios use the higher of the two). The API and the worker log at warn, as lines per mail are
+ * not what is measured. BENCH_PROFILE=api,worker (and BENCH_PROFILE_DIR) writes CPU profiles
+ * of those processes.
  */
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { generateLicenseKeyPair, INVITATION_CHUNK_SIZE, issueLicense } from '@tenantry/core';
 import { createTestDatabase, type TestDatabase } from '@tenantry/db/testing';
-import { INVITATION_EMAIL_CONCURRENCY, SMTP_POOL_SIZE } from '@tenantry/worker';
+import { INVITATION_EMAIL_CONCURRENCY, INVITATION_EMAIL_QUEUE, SMTP_POOL_SIZE } from '@tenantry/worker';
 import { Queue } from 'bullmq';
 import cliProgress from 'cli-progress';
 import { Redis } from 'ioredis';
@@ -125,6 +127,23 @@ interface Pipeline {
 }
 
 /** The API and the worker as their own processes on the test database, with an owner and the orgs. */
+/** Resolves once a worker serves the invitation mail queue (or throws if `worker` exits first). */
+async function waitForMailWorker(worker: Child): Promise<void> {
+  const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  const queue = new Queue(INVITATION_EMAIL_QUEUE, { connection, prefix: PREFIX });
+  try {
+    const deadline = Date.now() + 60_000;
+    while ((await queue.getWorkersCount()) === 0) {
+      if (worker.child.exitCode !== null) throw new Error(`the worker exited:\n${worker.output()}`);
+      if (Date.now() > deadline) throw new Error(`the worker did not start:\n${worker.output()}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  } finally {
+    await queue.close();
+    connection.disconnect();
+  }
+}
+
 async function startPipeline(sink: Sink, tdb: TestDatabase, owner: pg.Client): Promise<Pipeline> {
   const keys = await generateLicenseKeyPair();
   const license = await issueLicense(
@@ -167,13 +186,14 @@ async function startPipeline(sink: Sink, tdb: TestDatabase, owner: pg.Client): P
     cookie: '',
     orgIds: [],
     async startWorker() {
+      // At the API's log level (warn, no line per mail); ready once it serves the mail queue.
       const worker = runTs(
         'apps/worker/src/main.ts',
-        { ...common, LOG_LEVEL: 'info', SMTP_URL: `smtp://127.0.0.1:${sink.port}` },
+        { ...common, SMTP_URL: `smtp://127.0.0.1:${sink.port}` },
         profileArgs('worker'),
       );
       pipeline.worker = worker;
-      await worker.waitFor(/worker started/, 60_000);
+      await waitForMailWorker(worker);
     },
     async stopWorker() {
       await pipeline.worker?.stop();
@@ -352,9 +372,14 @@ async function main(): Promise<void> {
   const sink = await startSink();
   const tdb = await createTestDatabase({ kind: 'postgresql', poolMax: 2 });
   try {
-    const ceiling = await measureCeiling(sink);
-    log(`  ceiling: ${Math.round(ceiling.mailsPerSecond)} mails/s (${ceiling.seconds.toFixed(1)} s)`);
+    // The ceiling before and after the product's phases, and the higher of the two: a quiet
+    // spell during one of them cannot make the ratio look better than it is.
+    const before = await measureCeiling(sink);
+    log(`  ceiling: ${Math.round(before.mailsPerSecond)} mails/s (${before.seconds.toFixed(1)} s)`);
     const real = await measureRealPipeline(sink, tdb);
+    const after = await measureCeiling(sink);
+    log(`  ceiling again: ${Math.round(after.mailsPerSecond)} mails/s (${after.seconds.toFixed(1)} s)`);
+    const ceiling = after.mailsPerSecond > before.mailsPerSecond ? after : before;
     const ratio = real.endToEnd.mailsPerSecond / ceiling.mailsPerSecond;
     const backlogRatio = real.backlog.mailsPerSecond / ceiling.mailsPerSecond;
     bars.stop();
@@ -369,7 +394,8 @@ async function main(): Promise<void> {
         ok: ratio >= TARGET_RATIO,
       },
       {
-        label: 'ceiling: bare BullMQ + nodemailer, same sink, concurrency and pool',
+        label:
+          'ceiling: bare BullMQ + nodemailer, same sink, concurrency and pool (the higher of a run before and after)',
         value: ceiling.mailsPerSecond,
         unit: 'mails/s',
       },
@@ -429,6 +455,7 @@ async function main(): Promise<void> {
         workerConcurrency: INVITATION_EMAIL_CONCURRENCY,
         smtpPoolSize: SMTP_POOL_SIZE,
         ceilingSeconds: ceiling.seconds,
+        ceilingRuns: [before.mailsPerSecond, after.mailsPerSecond],
         endToEndSeconds: real.endToEnd.seconds,
         endToEndCreateSeconds: real.endToEnd.creation.seconds,
         backlogCreateSeconds: real.backlog.creation.seconds,
