@@ -253,6 +253,18 @@ describe.each(['postgresql', 'pglite'] as const)('on %s', (kind) => {
       }
     });
 
+    it.runIf(kind === 'postgresql')('keeps reading when a connection loses its prepared statements', async () => {
+      const read = (orgId: string) =>
+        db.readInOrg({ orgId }, [{ sql: `select current_setting('app.org_id', true) as org`, params: [] }]);
+      for (let round = 0; round < 6; round++) {
+        // Both pooled connections forget every prepared statement (as behind a pooler that
+        // hands out another server connection); every read after it still answers.
+        await Promise.all([0, 1].map(() => db.orm.em.fork().execute('select pg_sleep(0.05); deallocate all')));
+        const answers = await Promise.all([read(orgA), read(orgB), read(orgA), read(orgB)]);
+        expect(answers.map(([rows = []]) => rows[0]?.org)).toEqual([orgA, orgB, orgA, orgB]);
+      }
+    });
+
     it('does not carry the org into the next transaction on a pooled connection', async () => {
       const rounds = 30;
       const loop = async (orgId: string) => {

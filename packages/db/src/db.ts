@@ -204,6 +204,9 @@ function preparedName(sql: string): string {
  */
 function pgReadInOrg(orm: AppOrm): Db['readInOrg'] {
   const preparedOn = new WeakMap<RawPgConnection, Set<string>>();
+  // Connections that lost their prepared statements once, and those that did twice (plain text).
+  const lostPrepared = new WeakSet<RawPgConnection>();
+  const unprepared = new WeakSet<RawPgConnection>();
   return async (scope, statements) => {
     assertUuid(scope.orgId, 'orgId');
     if (scope.userId) assertUuid(scope.userId, 'userId');
@@ -214,28 +217,54 @@ function pgReadInOrg(orm: AppOrm): Db['readInOrg'] {
     try {
       const known = preparedOn.get(conn) ?? new Set<string>();
       preparedOn.set(conn, known);
-      for (const s of all) {
-        const name = preparedName(s.sql);
-        if (known.has(name) || unpreparable.has(s.sql) || known.size >= MAX_PREPARED_PER_CONNECTION) continue;
-        const numbered = numberedPlaceholders(s.sql, s.params.length);
-        if (!numbered) continue;
-        try {
-          await conn.query(`prepare ${name} as ${numbered}`);
-          known.add(name);
-        } catch (error) {
-          if (!isPrepareError(error)) throw error;
-          // A text PostgreSQL will not prepare runs as plain text from now on.
-          unpreparable.add(s.sql);
+      if (!unprepared.has(conn)) {
+        for (const s of all) {
+          const name = preparedName(s.sql);
+          if (known.has(name) || unpreparable.has(s.sql) || known.size >= MAX_PREPARED_PER_CONNECTION) continue;
+          const numbered = numberedPlaceholders(s.sql, s.params.length);
+          if (!numbered) continue;
+          try {
+            await conn.query(`prepare ${name} as ${numbered}`);
+            known.add(name);
+          } catch (error) {
+            // 42P05: prepared already (under this name, so this text) without our knowing.
+            if ((error as { code?: unknown } | null)?.code === '42P05') {
+              known.add(name);
+              continue;
+            }
+            if (!isPrepareError(error)) throw error;
+            // A text PostgreSQL will not prepare runs as plain text from now on.
+            unpreparable.add(s.sql);
+          }
         }
       }
       // Parameters are rendered by the ORM's own escaping, as for every other query of the app.
-      const runs = all.map((s) => {
-        const name = preparedName(s.sql);
-        if (!known.has(name)) return platform.formatQuery(s.sql, [...s.params]);
-        const args = s.params.map(() => '?').join(', ');
-        return platform.formatQuery(args ? `execute ${name}(${args})` : `execute ${name}`, [...s.params]);
-      });
-      const results = await conn.query(['begin read only', ...runs, 'commit'].join(';\n'));
+      const exchange = (byName: boolean) =>
+        [
+          'begin read only',
+          ...all.map((s) => {
+            const name = preparedName(s.sql);
+            if (!byName || !known.has(name)) return platform.formatQuery(s.sql, [...s.params]);
+            const args = s.params.map(() => '?').join(', ');
+            return platform.formatQuery(args ? `execute ${name}(${args})` : `execute ${name}`, [...s.params]);
+          }),
+          'commit',
+        ].join(';\n');
+      let results: Awaited<ReturnType<RawPgConnection['query']>>;
+      try {
+        results = await conn.query(exchange(true));
+      } catch (error) {
+        if ((error as { code?: unknown } | null)?.code !== '26000') throw error;
+        // The connection lost prepared statements (DEALLOCATE, or a pooler in front of
+        // PostgreSQL handing out another server connection): it drops the rest too and this
+        // read runs as plain text; the next one prepares again, and a connection that loses
+        // them twice stays plain.
+        await conn.query('rollback; deallocate all');
+        known.clear();
+        if (lostPrepared.has(conn)) unprepared.add(conn);
+        lostPrepared.add(conn);
+        results = await conn.query(exchange(false));
+      }
       const list = Array.isArray(results) ? results : [results];
       return list.slice(2, 2 + statements.length).map((r) => r.rows);
     } catch (error) {
@@ -251,8 +280,10 @@ function pgReadInOrg(orm: AppOrm): Db['readInOrg'] {
 /** Whether PREPARE refused a text (it could not infer a parameter's type, and the like). */
 function isPrepareError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
-  // 42P18 indeterminate_datatype, 42P08 ambiguous_parameter, 42804 datatype_mismatch.
-  return code === '42P18' || code === '42P08' || code === '42804';
+  // 42P18 indeterminate_datatype, 42P08 ambiguous_parameter, 42804 datatype_mismatch, 42601
+  // syntax_error (PREPARE takes SELECT, INSERT, UPDATE, DELETE, MERGE and VALUES only; a
+  // statement wrong in itself fails again, plain, with its own error).
+  return code === '42P18' || code === '42P08' || code === '42804' || code === '42601';
 }
 
 function unitsOfWork(orm: AppOrm): Pick<Db, 'tenant' | 'platform' | 'readInOrg'> {
