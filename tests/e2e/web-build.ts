@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -25,12 +25,47 @@ export function webBuildIsStale(): boolean {
   return Math.max(...sources.filter(existsSync).map(newestMtime)) > statSync(builtIndex).mtimeMs;
 }
 
+/** Held while one test process builds the app: test files run in parallel processes. */
+const BUILD_LOCK = path.join(WEB_DIR, '.dist-build.lock');
+/** A lock older than this belongs to a process that died building. */
+const STALE_LOCK_MS = 5 * 60_000;
+
+/** Takes the build lock, waiting while another process holds it. */
+async function lockBuild(): Promise<() => void> {
+  for (;;) {
+    try {
+      closeSync(openSync(BUILD_LOCK, 'wx'));
+      return () => rmSync(BUILD_LOCK, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      try {
+        if (Date.now() - statSync(BUILD_LOCK).mtimeMs > STALE_LOCK_MS) rmSync(BUILD_LOCK, { force: true });
+      } catch {
+        // released meanwhile
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
 /**
  * Builds the web app with its own Vite (the one `apps/web` depends on, not Vitest's copy)
- * when the build is missing or stale. Returns whether it built.
+ * when the build is missing or stale. Returns whether it built. One process builds at a time
+ * (a build empties `dist` first); the others wait for it and find the build fresh.
  */
 export async function ensureWebBuilt(): Promise<boolean> {
   if (!webBuildIsStale()) return false;
+  const unlock = await lockBuild();
+  try {
+    if (!webBuildIsStale()) return false;
+    await buildWeb();
+    return true;
+  } finally {
+    unlock();
+  }
+}
+
+async function buildWeb(): Promise<void> {
   const requireFromWeb = createRequire(path.join(WEB_DIR, 'package.json'));
   // The tests package does not depend on Vite (nor its types): only `build` is used.
   const vite = (await import(pathToFileURL(requireFromWeb.resolve('vite')).href)) as {
@@ -50,5 +85,4 @@ export async function ensureWebBuilt(): Promise<boolean> {
   } finally {
     process.env.NODE_ENV = nodeEnv;
   }
-  return true;
 }
