@@ -1,22 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
-import { createApp, DevInbox, loadApiEnv } from '@tenantry/api';
-import { generateLicenseKeyPair, issueLicense } from '@tenantry/core';
-import { createTestDatabase, type TestDatabase } from '@tenantry/db/testing';
-import {
-  closeInvitationTransports,
-  INVITATION_EMAIL_QUEUE,
-  loadWorkerEnv,
-  openInvitationEmailQueue,
-  processInvitationEmail,
-  type RunningWorker,
-  registerQueue,
-  startWorker,
-} from '@tenantry/worker';
-import { Redis } from 'ioredis';
-import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
+import type { DevInbox } from '@tenantry/api';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureWebBuilt, WEB_DIST } from './web-build.js';
+import { type InvitationPlatform, startInvitationPlatform, waitForText } from './invitation-platform.js';
 
 /**
  * Bulk invitations in a real browser: an owner pastes a list into Settings → Organization →
@@ -25,101 +10,20 @@ import { ensureWebBuilt, WEB_DIST } from './web-build.js';
  * inbox. A list beyond the member limit is refused whole, with the seats left named.
  */
 
-const REDIS_URL = 'redis://127.0.0.1:6379';
 const PASSWORD = 'correct horse battery';
 const OWNER = { name: 'Bea Bulk', email: 'bea@example.com' };
-const prefix = `e2e-bulk-browser-${randomUUID()}`;
 
-let testDb: TestDatabase;
+let platform: InvitationPlatform;
 let inbox: DevInbox;
-let app: ReturnType<typeof createApp>;
-let worker: RunningWorker;
-let redis: Redis;
-let port = 0;
-let browser: Browser;
 let page: Page;
 let orgId = '';
 
-const url = (path: string) => `http://127.0.0.1:${port}${path}`;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port: free } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return free;
-}
-
-/** Waits until the locator's text matches (playwright-core has no auto-retrying assertions). */
-async function waitForText(locator: Locator, expected: string | RegExp, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: string | null = null;
-  for (;;) {
-    last = await locator.textContent({ timeout: Math.max(1, deadline - Date.now()) }).catch(() => null);
-    const text = last?.replace(/\s+/g, ' ').trim() ?? '';
-    if (typeof expected === 'string' ? text === expected : expected.test(text)) return;
-    if (Date.now() > deadline)
-      throw new Error(`expected ${locator} to read ${expected}, last read ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const url = (path: string) => platform.url(path);
 
 beforeAll(async () => {
-  const [, keys, db, free] = await Promise.all([
-    ensureWebBuilt(),
-    generateLicenseKeyPair(),
-    createTestDatabase({ kind: 'postgresql', poolMax: 4 }),
-    freePort(),
-  ]);
-  testDb = db;
-  port = free;
-  const license = await issueLicense(
-    {
-      licensee: 'Browser Bulk Invitations',
-      tier: 'enterprise',
-      features: ['multi_tenant'],
-      expiresAt: new Date(Date.now() + 86_400_000),
-    },
-    keys.privateKeyPem,
-  );
-  inbox = await DevInbox.start();
-  redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 2 });
-  app = createApp({
-    env: loadApiEnv({
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      PUBLIC_URL: url(''),
-      LOG_LEVEL: 'error',
-      MULTI_TENANT_ENABLED: 'true',
-      LICENSE_PUBLIC_KEY: keys.publicKeyPem,
-      LICENSE_KEY: license,
-      WEB_DIST,
-    }),
-    db: testDb.db,
-    redis,
-    queuePrefix: prefix,
-    devInbox: inbox,
-  });
-  await app.listen({ host: '127.0.0.1', port });
-  worker = await startWorker({
-    env: loadWorkerEnv({ REDIS_URL, SMTP_URL: inbox.url, LOG_LEVEL: 'silent' }),
-    db: testDb.db,
-    queues: [registerQueue(INVITATION_EMAIL_QUEUE, processInvitationEmail, { concurrency: 2 })],
-    prefix,
-  });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
-  page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+  platform = await startInvitationPlatform({ licensee: 'Browser Bulk Invitations', prefix: 'e2e-bulk-browser' });
+  inbox = platform.inbox;
+  page = await (await platform.browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
   page.on('pageerror', (error) => console.error(`[owner] uncaught: ${error.stack ?? error.message}`));
   page.on('console', (msg) => {
     if (msg.type() === 'error') console.error(`[owner] ${msg.text()}`);
@@ -128,16 +32,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await worker?.close();
-  closeInvitationTransports();
-  const queue = openInvitationEmailQueue(REDIS_URL, { prefix });
-  await queue.obliterate({ force: true }).catch(() => {});
-  await queue.close();
-  await app?.close();
-  redis?.disconnect();
-  await inbox?.close();
-  await testDb?.drop();
+  await platform?.close();
 });
 
 const TEAM = ['ann@example.com', 'bob@example.com', 'cy@example.com', 'dee@example.com'];

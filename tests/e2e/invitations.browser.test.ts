@@ -1,22 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
-import { createApp, DevInbox, loadApiEnv } from '@tenantry/api';
-import { generateLicenseKeyPair, issueLicense } from '@tenantry/core';
-import { createTestDatabase, type TestDatabase } from '@tenantry/db/testing';
-import {
-  closeInvitationTransports,
-  INVITATION_EMAIL_QUEUE,
-  loadWorkerEnv,
-  openInvitationEmailQueue,
-  processInvitationEmail,
-  type RunningWorker,
-  registerQueue,
-  startWorker,
-} from '@tenantry/worker';
-import { Redis } from 'ioredis';
-import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureWebBuilt, WEB_DIST } from './web-build.js';
+import { type InvitationPlatform, startInvitationPlatform } from './invitation-platform.js';
 
 /**
  * Invitations in a real browser: an admin invites from Settings → Organization → Access, reads
@@ -25,34 +9,20 @@ import { ensureWebBuilt, WEB_DIST } from './web-build.js';
  * fresh PostgreSQL database; the worker mails the dev inbox's SMTP sink.
  */
 
-const REDIS_URL = 'redis://127.0.0.1:6379';
 const PASSWORD = 'correct horse battery';
 const ADMIN = { name: 'Ada Admin', email: 'ada@example.com' };
 const INVITEE = { name: 'Nia New', email: 'nia@example.com' };
 const ORG = 'Acme Monitoring';
-const prefix = `e2e-inv-browser-${randomUUID()}`;
 
-let testDb: TestDatabase;
-let inbox: DevInbox;
-let app: ReturnType<typeof createApp>;
-let worker: RunningWorker;
-let redis: Redis;
-let port = 0;
+let platform: InvitationPlatform;
 let browser: Browser;
+let testDb: InvitationPlatform['db'];
 let admin: Page;
 let inviteeContext: BrowserContext;
 let invitee: Page;
 let inviteLink = '';
 
-const url = (path: string) => `http://127.0.0.1:${port}${path}`;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port: free } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return free;
-}
+const url = (path: string) => platform.url(path);
 
 /** Waits until the locator's text matches (playwright-core has no auto-retrying assertions). */
 async function waitForText(locator: Locator, expected: string | RegExp, timeoutMs = 15_000): Promise<void> {
@@ -92,60 +62,8 @@ async function openMailTo(page: Page, to: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  const [, keys, db, free] = await Promise.all([
-    ensureWebBuilt(),
-    generateLicenseKeyPair(),
-    createTestDatabase({ kind: 'postgresql', poolMax: 4 }),
-    freePort(),
-  ]);
-  testDb = db;
-  port = free;
-  const license = await issueLicense(
-    {
-      licensee: 'Browser Invitations',
-      tier: 'enterprise',
-      features: ['multi_tenant'],
-      expiresAt: new Date(Date.now() + 86_400_000),
-    },
-    keys.privateKeyPem,
-  );
-  inbox = await DevInbox.start();
-  redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 2 });
-  app = createApp({
-    env: loadApiEnv({
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      PUBLIC_URL: url(''),
-      LOG_LEVEL: 'error',
-      MULTI_TENANT_ENABLED: 'true',
-      LICENSE_PUBLIC_KEY: keys.publicKeyPem,
-      LICENSE_KEY: license,
-      WEB_DIST,
-    }),
-    db: testDb.db,
-    redis,
-    queuePrefix: prefix,
-    devInbox: inbox,
-  });
-  await app.listen({ host: '127.0.0.1', port });
-  worker = await startWorker({
-    env: loadWorkerEnv({ REDIS_URL, SMTP_URL: inbox.url, LOG_LEVEL: 'silent' }),
-    db: testDb.db,
-    queues: [registerQueue(INVITATION_EMAIL_QUEUE, processInvitationEmail, { concurrency: 2 })],
-    prefix,
-  });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  platform = await startInvitationPlatform({ licensee: 'Browser Invitations', prefix: 'e2e-inv-browser' });
+  ({ browser, db: testDb } = platform);
   admin = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
   watch(admin, 'admin');
   inviteeContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -154,16 +72,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await worker?.close();
-  closeInvitationTransports();
-  const queue = openInvitationEmailQueue(REDIS_URL, { prefix });
-  await queue.obliterate({ force: true }).catch(() => {});
-  await queue.close();
-  await app?.close();
-  redis?.disconnect();
-  await inbox?.close();
-  await testDb?.drop();
+  await platform?.close();
 });
 
 describe('inviting someone from the web app', () => {
