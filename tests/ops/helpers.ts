@@ -7,7 +7,6 @@ import pg from 'pg';
 /** The repository root. */
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 /** tsx, as `pnpm start` and `pnpm tenantry` run it. */
-export const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
 
 /** Only what a child needs from this environment: a developer's own LICENSE_* or DATABASE_URL must not leak in. */
 export function baseEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
@@ -25,17 +24,15 @@ export interface Spawned {
   exited: Promise<number | null>;
   /** Waits until the combined output matches `pattern`, or the process exits, or the time is up. */
   waitForOutput(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray>;
-  /**
-   * For cleanup after a failed test: SIGTERM (tsx passes it on to the script, which shuts
-   * down), then SIGKILL to the whole process group. SIGKILL to tsx alone would orphan the
-   * node process running the script.
-   */
+  /** For cleanup after a failed test: SIGTERM (the script shuts down), then SIGKILL to its process group. */
   terminate(graceMs?: number): Promise<void>;
 }
 
 export function run(args: string[], env: Record<string, string>, { input }: { input?: string } = {}): Spawned {
-  // Its own process group, so cleanup can reach tsx's child too.
-  const child = spawn(TSX, args, {
+  // One node process with tsx's loader, not the tsx CLI: the CLI relays a signal to its child
+  // and, when the child does not confirm it within 30 ms (a loaded machine), kills it and
+  // exits 143. Its own process group, so cleanup reaches whatever the script started.
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
     cwd: ROOT,
     env,
     detached: true,
