@@ -6,7 +6,6 @@ import pg from 'pg';
 
 /** The repository root. */
 export const ROOT = path.resolve(import.meta.dirname, '../..');
-/** tsx, as `pnpm start` and `pnpm tenantry` run it. */
 
 /** Only what a child needs from this environment: a developer's own LICENSE_* or DATABASE_URL must not leak in. */
 export function baseEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
