@@ -80,6 +80,19 @@ describe.each(['postgresql', 'pglite'] as const)('on %s', (kind) => {
       );
       expect(auditPolicies.map((p) => p.cmd).sort()).toEqual(['a', 'd', 'r']);
       expect(auditPolicies.find((p) => p.cmd === 'd')?.qual).toContain("'deleting'");
+      // Every policy reads the request's scope once per statement (an init plan), never per row.
+      const policies = await db.platform({}, (em) =>
+        em.execute<{ name: string; expr: string }[]>(
+          `select polname as name, coalesce(pg_get_expr(polqual, polrelid), '') || ' ' ||
+                  coalesce(pg_get_expr(polwithcheck, polrelid), '') as expr
+           from pg_policy`,
+        ),
+      );
+      expect(policies.length).toBeGreaterThan(40);
+      for (const p of policies) {
+        expect(p.expr, p.name).toMatch(/current_setting\('app\.(org|user)_id'/);
+        expect(p.expr, p.name).not.toMatch(/(?<!SELECT )\(NULLIF\(current_setting\(/);
+      }
       const indexes = await db.platform({}, (em) =>
         em.execute<{ tbl: string; idx: string; first: string | null }[]>(`
           select t.relname as tbl, ic.relname as idx, a.attname as first
