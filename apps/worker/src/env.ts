@@ -1,4 +1,4 @@
-import { parseDuration } from '@tenantry/core';
+import { DEFAULT_DELETION_BATCH_SHARE, parseDuration } from '@tenantry/core';
 import { z } from 'zod';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -24,6 +24,11 @@ const schema = z.object({
     .min(100, 'must be at least 100')
     .max(100_000, 'must be at most 100000')
     .default(10_000),
+  DELETION_BATCH_SHARE: z.coerce
+    .number({ error: 'must be a number between 0.05 and 1' })
+    .min(0.05, 'must be at least 0.05')
+    .max(1, 'must be at most 1')
+    .default(DEFAULT_DELETION_BATCH_SHARE),
   PUBLIC_URL: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
   INVITATION_EXPIRY_INTERVAL: z
     .string()
@@ -55,6 +60,11 @@ export interface WorkerEnv {
   QUEUE_PREFIX: string;
   /** Most rows one deletion batch removes (one short transaction each; default 10000). */
   DELETION_BATCH_ROWS: number;
+  /**
+   * The share of a deletion's time its batches may take (default 0.5): after each batch it
+   * rests so long that the other tenants keep the rest of the database. 1 runs them back to back.
+   */
+  DELETION_BATCH_SHARE: number;
   /** Where people reach Tenantry: links in alert mails (none when unset). */
   PUBLIC_URL?: string | undefined;
   /** How often the scheduler marks expired invitations, in ms (default one minute). */

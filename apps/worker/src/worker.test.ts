@@ -51,6 +51,10 @@ describe('worker configuration', () => {
     expect(() => loadWorkerEnv({ QUEUE_PREFIX: 'a:b' })).toThrow(/QUEUE_PREFIX/);
     expect(() => loadWorkerEnv({ INVITATION_EXPIRY_INTERVAL: 'often' })).toThrow(/INVITATION_EXPIRY_INTERVAL/);
     expect(() => loadWorkerEnv({ SMTP_URL: 'http://mail.example.com' })).toThrow(/SMTP_URL/);
+    expect(loadWorkerEnv({}).DELETION_BATCH_SHARE).toBe(0.5);
+    expect(loadWorkerEnv({ DELETION_BATCH_SHARE: '1' }).DELETION_BATCH_SHARE).toBe(1);
+    expect(() => loadWorkerEnv({ DELETION_BATCH_SHARE: '0' })).toThrow(/DELETION_BATCH_SHARE: must be at least 0.05/);
+    expect(() => loadWorkerEnv({ DELETION_BATCH_SHARE: 'half' })).toThrow(/DELETION_BATCH_SHARE/);
   });
 
   it('never prints a password from a URL', () => {

@@ -12,6 +12,7 @@ import {
   nextDefaultOrg,
   nextDeletionStep,
   orderChildrenFirst,
+  restAfterBatch,
   stepIsAfter,
 } from './deletion.js';
 import { DomainError } from './errors.js';
@@ -149,6 +150,22 @@ describe('batch sizes', () => {
   it('start every table at the least', () => {
     expect(firstBatchSize({ min: 500, max: 10_000, targetMs: 40 })).toBe(500);
     expect(firstBatchSize({ min: 3, max: 3, targetMs: 40 })).toBe(3);
+  });
+});
+
+describe('rest between batches', () => {
+  it('keeps the batches to their share of the time', () => {
+    expect(restAfterBatch(30, 1)).toBe(0);
+    expect(restAfterBatch(30, 0.5)).toBe(30);
+    expect(restAfterBatch(30, 0.75)).toBe(10);
+    expect(restAfterBatch(30, 0.25)).toBe(90);
+  });
+
+  it('never rests after nothing, nor for a share out of range', () => {
+    expect(restAfterBatch(0, 0.5)).toBe(0);
+    expect(restAfterBatch(30, 0)).toBe(0);
+    expect(restAfterBatch(30, 2)).toBe(0);
+    expect(restAfterBatch(Number.NaN, 0.5)).toBe(0);
   });
 });
 

@@ -161,6 +161,19 @@ export function nextBatchSize(size: number, tookMs: number, sizing: BatchSizing 
   return Math.min(sizing.max, Math.max(sizing.min, next));
 }
 
+/** The default share of a deletion's time its batches take (`DELETION_BATCH_SHARE`). */
+export const DEFAULT_DELETION_BATCH_SHARE = 0.5;
+
+/**
+ * How long to rest after a batch that held its locks `heldMs`, so that batches take at most
+ * `share` (0–1] of the deletion's time and leave the rest of the database's CPU and I/O to the
+ * other tenants: a share of 1 runs the batches back to back, ½ rests as long as each batch took.
+ */
+export function restAfterBatch(heldMs: number, share: number): number {
+  if (!(share > 0) || share >= 1 || !(heldMs > 0)) return 0;
+  return (heldMs * (1 - share)) / share;
+}
+
 /** Progress of one table of a deletion. */
 export interface TableProgress {
   table: string;

@@ -82,6 +82,7 @@ describe('a deletion on embedded PGlite', () => {
       dataDir,
       logger: createLogger('silent'),
       maxBatchRows: 100,
+      batchShare: 1,
     });
 
     const done = await db.platform({}, (em) => findOrgDeletion(em, created.id));
@@ -126,7 +127,7 @@ describe('a deletion on embedded PGlite', () => {
     );
     // The first run stops right after the plan is made (its counts recorded).
     const abort = new AbortController();
-    const batches: { table: string; rows: number; limit: number }[] = [];
+    const batches: { table: string; rows: number; limit: number; heldMs: number; restMs: number; time: number }[] = [];
     const logger = pino(
       { level: 'debug' },
       {
@@ -137,14 +138,33 @@ describe('a deletion on embedded PGlite', () => {
             table?: string;
             rows?: number;
             limit?: number;
+            heldMs?: number;
+            restMs?: number;
+            time: number;
           };
           if (entry.msg === 'deletion step' && entry.step === 'prepare') abort.abort();
           if (entry.msg === 'deletion batch')
-            batches.push({ table: entry.table!, rows: entry.rows!, limit: entry.limit! });
+            batches.push({
+              table: entry.table!,
+              rows: entry.rows!,
+              limit: entry.limit!,
+              heldMs: entry.heldMs!,
+              restMs: entry.restMs!,
+              time: entry.time,
+            });
         },
       },
     );
-    const deps = { db, redis, prefix: `tt-late-${randomUUID().slice(0, 8)}`, dataDir, logger, maxBatchRows: 100 };
+    // Batches take at most a twentieth of the time: each rests 19 times as long as it took.
+    const deps = {
+      db,
+      redis,
+      prefix: `tt-late-${randomUUID().slice(0, 8)}`,
+      dataDir,
+      logger,
+      maxBatchRows: 100,
+      batchShare: 0.05,
+    };
     const started = await db.platform({}, (em) => startOrgDeletion(em, created.id));
     await expect(runOrgDeletion(started!, { ...deps, signal: abort.signal })).rejects.toBeInstanceOf(
       DeletionInterrupted,
@@ -161,6 +181,15 @@ describe('a deletion on embedded PGlite', () => {
     expect(audit.reduce((n, b) => n + b.rows, 0)).toBe(250);
     expect(audit.every((b) => b.rows > 0 && b.rows === b.limit)).toBe(true);
     expect(batches.some((b) => b.rows === 0)).toBe(false);
+    // After each batch but the last it rested 19 times as long as the batch took (the log
+    // rounds both to the ms), and the next batch came no sooner.
+    expect(audit.at(-1)?.restMs).toBe(0);
+    for (let i = 1; i < audit.length; i++) {
+      const before = audit[i - 1]!;
+      expect(Math.abs(before.restMs - 19 * before.heldMs)).toBeLessThanOrEqual(10);
+      expect(before.restMs).toBeGreaterThan(0);
+      expect(audit[i]!.time - before.time).toBeGreaterThanOrEqual(before.restMs - 1);
+    }
     const report = done?.report as { rowsDeleted: Record<string, number> } | undefined;
     expect(report?.rowsDeleted.audit_events).toBe(250);
     // The 7 late ones went with the organizations row, and the catalog check found nothing left.

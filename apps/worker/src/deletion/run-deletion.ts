@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type BatchSizing,
   DEFAULT_BATCH_SIZING,
@@ -10,6 +11,7 @@ import {
   nextDeletionStep,
   orderChildrenFirst,
   orgControlChannel,
+  restAfterBatch,
 } from '@tenantry/core';
 import {
   addToOrgDeletionCounter,
@@ -32,12 +34,14 @@ import {
   listUsersLandingIn,
   markOrgDeletionTableDone,
   type OrgDeletionRow,
+  orgHasRows,
   ownersOfTokens,
   recordOrgDeletionBatchMs,
   recordOrgDeletionPlan,
   recordOrgDeletionUser,
   setOrgDeletionStep,
   setUserDefaultOrg,
+  withoutParallelScans,
 } from '@tenantry/db';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -58,6 +62,8 @@ export interface DeletionRunDeps {
   logger: Logger;
   /** Most rows per batch (the batch shrinks below it when batches hold their locks too long). */
   maxBatchRows: number;
+  /** The share (0–1] of the rows step's time its batches may take; it rests between them for the rest. */
+  batchShare: number;
   signal?: AbortSignal | undefined;
   /** Told the progress after every batch (job progress for the dashboard). */
   onProgress?: (progress: { rowsDeleted: number; rowsTotal: number; step: DeletionStep }) => Promise<void>;
@@ -129,6 +135,7 @@ const STEPS: Record<DeletionStep, StepFn> = {
 async function prepare(d: OrgDeletionRow, deps: DeletionRunDeps): Promise<void> {
   const orgId = d.deletedOrgId;
   await deps.db.tenant({ orgId }, async (em) => {
+    await withoutParallelScans(em);
     const { tables, references } = await listTenantTables(em);
     const deletable = new Map(tables.map((t) => [t.table, t.deletable]));
     const order = orderChildrenFirst(
@@ -187,7 +194,12 @@ async function deleteRows(d: OrgDeletionRow, deps: DeletionRunDeps): Promise<voi
         return n;
       });
       expected -= deleted;
-      deps.logger.debug({ table: table.table, rows: deleted, limit, heldMs: Math.round(heldMs) }, 'deletion batch');
+      // The other tenants' share of the database: no lock is held while resting.
+      const restMs = expected > 0 && deleted > 0 ? restAfterBatch(heldMs, deps.batchShare) : 0;
+      deps.logger.debug(
+        { table: table.table, rows: deleted, limit, heldMs: Math.round(heldMs), restMs: Math.round(restMs) },
+        'deletion batch',
+      );
       if (deleted === 0) {
         // Nothing went although rows were counted: RLS or a missing grant keeps the app from
         // them, so they go with the organizations row (and the final check makes sure).
@@ -198,6 +210,7 @@ async function deleteRows(d: OrgDeletionRow, deps: DeletionRunDeps): Promise<voi
       }
       previousBatchMs = heldMs;
       size = nextBatchSize(size, heldMs, sizing);
+      if (restMs > 0) await sleep(restMs, undefined, { signal: deps.signal }).catch(() => undefined);
       sinceProgress += deleted;
       if (deps.onProgress && sinceProgress >= 50_000) {
         sinceProgress = 0;
@@ -260,13 +273,13 @@ async function settleUsers(d: OrgDeletionRow, deps: DeletionRunDeps): Promise<vo
 async function deleteOrganization(d: OrgDeletionRow, deps: DeletionRunDeps): Promise<void> {
   const orgId = d.deletedOrgId;
   await deps.db.platform({}, async (em) => {
+    await withoutParallelScans(em);
     await deleteOrganizationRow(em, orgId);
     const { tables } = await listTenantTables(em);
     const left: string[] = [];
     await inOrgScope(em, orgId, async () => {
       for (const t of tables) {
-        const n = await countOrgRows(em, t.table, orgId);
-        if (n > 0) left.push(`${t.table} (${n})`);
+        if (await orgHasRows(em, t.table, orgId)) left.push(`${t.table} (${await countOrgRows(em, t.table, orgId)})`);
       }
     });
     if (left.length > 0) {

@@ -1,3 +1,4 @@
+import { DEFAULT_DELETION_BATCH_SHARE } from '@tenantry/core';
 import { findOrgDeletion, recordOrgDeletionError, startOrgDeletion } from '@tenantry/db';
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import { DeletionInterrupted, runOrgDeletion } from '../deletion/run-deletion.js';
@@ -51,6 +52,7 @@ export async function processOrgDeletion(job: Job<OrgDeletionJob>, ctx: Processo
       dataDir: ctx.env?.DATA_DIR ?? './.data',
       logger: ctx.logger,
       maxBatchRows: ctx.env?.DELETION_BATCH_ROWS ?? 10_000,
+      batchShare: ctx.env?.DELETION_BATCH_SHARE ?? DEFAULT_DELETION_BATCH_SHARE,
       signal: ctx.signal,
       onProgress: async (progress) => {
         await job.updateProgress(progress);

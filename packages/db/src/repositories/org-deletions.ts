@@ -307,6 +307,27 @@ export async function listTenantTables(
   return { tables, references };
 }
 
+/**
+ * Keeps the rest of the transaction's scans to one process: no parallel workers, so a count of
+ * a large tenant does not take every core from the other tenants' requests for its duration.
+ */
+export async function withoutParallelScans(em: EntityManager): Promise<void> {
+  await em.execute(`select set_config('max_parallel_workers_per_gather', '0', true)`);
+}
+
+/**
+ * Whether the org has any row left in a tenant table. Run in the org's scope. It stops at the
+ * first row, and on a table the org has just been emptied of it reads no further than its
+ * dead index entries, where a count would read the whole table.
+ */
+export async function orgHasRows(em: EntityManager, table: string, orgId: string): Promise<boolean> {
+  const [row] = await em.execute<{ found: unknown }[]>(
+    `select exists (select 1 from ${ident(table)} where org_id = ?) as found`,
+    [orgId],
+  );
+  return row?.found === true;
+}
+
 /** Rows of the org in a tenant table. Run in the org's scope. */
 export async function countOrgRows(em: EntityManager, table: string, orgId: string): Promise<number> {
   const [row] = await em.execute<{ n: unknown }[]>(
