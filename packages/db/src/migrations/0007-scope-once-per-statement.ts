@@ -28,7 +28,9 @@ function bare(setting: string): string {
 function rewritePolicies(pairs: [from: string, to: string][]): string {
   const quote = (s: string) => `'${s.replaceAll("'", "''")}'`;
   const steps = pairs
-    .map(([from, to]) => `q := replace(q, ${quote(from)}, ${quote(to)}); c := replace(c, ${quote(from)}, ${quote(to)});`)
+    .map(
+      ([from, to]) => `q := replace(q, ${quote(from)}, ${quote(to)}); c := replace(c, ${quote(from)}, ${quote(to)});`,
+    )
     .join('\n      ');
   return `
 DO $rewrite$
