@@ -1,17 +1,25 @@
 /**
  * Deleting a tenant of 1,000,000 rows while another tenant is read under steady load.
  *
- *   pnpm exec tsx bench/deletion.bench.ts [--rows 1000000] [--path /api/org] [--rate 150] [--warmup 10]
+ *   pnpm exec tsx bench/deletion.bench.ts [--rows 1000000] [--path '/api/resources?limit=50'] [--auth token]
+ *     [--rate 150] [--warmup 10]
  *     [--worker-log worker.ndjson]   (the worker's debug log, a line per batch)
+ *     [--timeline neighbour.ndjson]  (every neighbour response while deleting: time, latency, status)
+ *     [--batch-share 0.5]            (the worker's DELETION_BATCH_SHARE; default: the worker's default)
  *
  * Starts the API and the worker as their own processes on a fresh PostgreSQL database (and
  * the machine's Redis, with a private queue prefix), seeds two identical tenants straight into
  * their tables as the owner (agents, resources, audit events, invitations), and a neighbour
- * tenant. It measures the neighbour's latency at a steady request rate, then again while the
- * first tenant is deleted through the API (the real job, in batches, in its own scope). The
- * second, identical tenant is then deleted by raw batches of 10,000 rows by ctid as the owner:
- * the reference. `--path` is the neighbour's read (`{org}` stands for its id); it is sent with
- * `X-Org-Id` of the neighbour. Figures go to bench/results/deletion.json.
+ * tenant. It measures the neighbour's latency under a steady, paced load (bench/lib/paced-load.ts:
+ * each request timed from when it was due), then again while the first tenant is deleted through
+ * the API (the real job, in batches, in its own scope). The second, identical tenant is then
+ * deleted by raw batches of 10,000 rows by ctid as the owner: the reference.
+ *
+ * The neighbour's read is `--path` (`{org}` stands for its id), sent with `X-Org-Id` of the
+ * neighbour. By default it is its dashboard as a monitoring integration polls it: the first page
+ * of its resources with an API token (`--auth token`). `--auth session` sends the browser
+ * session's cookie instead (e.g. `--path /api/org --auth session`). Figures go to
+ * bench/results/deletion.json.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -22,9 +30,9 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateLicenseKeyPair, issueLicense } from '@tenantry/core';
 import { createTestDatabase } from '@tenantry/db/testing';
-import autocannon from 'autocannon';
 import cliProgress from 'cli-progress';
 import pg from 'pg';
+import { describeSamples, type PacedLoad, pacedLoad } from './lib/paced-load.js';
 import { writeResult } from './lib/results.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -38,16 +46,17 @@ const NO_TTY = { noTTYOutput: true, notTTYSchedule: 3000 };
 const { values: args } = parseArgs({
   options: {
     rows: { type: 'string', default: '1000000' },
-    path: { type: 'string', default: '/api/org' },
+    path: { type: 'string', default: '/api/resources?limit=50' },
+    auth: { type: 'string', default: 'token' },
     rate: { type: 'string', default: '150' },
-    connections: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '10' },
     'worker-log': { type: 'string' },
+    timeline: { type: 'string' },
+    'batch-share': { type: 'string' },
   },
 });
 const ROWS = Number(args.rows);
 const RATE = Number(args.rate);
-const CONNECTIONS = Number(args.connections);
 const WARMUP_S = Number(args.warmup);
 
 /** How the rows of one tenant are spread over its tables (they sum to ROWS). */
@@ -212,37 +221,68 @@ interface DeletionView {
   report: { rowsTotal: number; longestBatchMs: number; batches: number; rowsDeleted: unknown; stepsMs?: unknown };
 }
 
-interface Load {
-  result: Promise<autocannon.Result>;
-  stop(): void;
+/** Waits (up to a minute) until no autovacuum worker runs in the bench's database. */
+async function settleAutovacuum(owner: pg.Client): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const { rows } = await owner.query(
+      `select 1 from pg_stat_activity where backend_type = 'autovacuum worker' and datname = current_database()`,
+    );
+    if (rows.length === 0) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }
 
-function steadyLoad(base: string, target: string, cookie: string, orgId: string, seconds: number): Load {
-  let settle!: (error: Error | null, result: autocannon.Result) => void;
-  const result = new Promise<autocannon.Result>((resolve, reject) => {
-    settle = (error, r) => (error ? reject(error) : resolve(r));
+/** The neighbour's paced reads; with `timeline`, every response also goes there as a line. */
+function neighbourLoad(
+  base: string,
+  target: string,
+  credentials: Record<string, string>,
+  orgId: string,
+  seconds: number,
+  timeline?: string,
+): PacedLoad {
+  const out = timeline ? createWriteStream(timeline) : undefined;
+  const load = pacedLoad({
+    url: `${base}${target.replace('{org}', orgId)}`,
+    headers: { ...credentials, 'x-org-id': orgId },
+    rate: RATE,
+    seconds,
+    onSample: out
+      ? (sample) =>
+          out.write(
+            `${JSON.stringify({ time: sample.dueAt, ms: Math.round(sample.ms * 10) / 10, status: sample.status })}\n`,
+          )
+      : undefined,
   });
-  const instance = autocannon(
-    {
-      url: `${base}${target.replace('{org}', orgId)}`,
-      connections: CONNECTIONS,
-      overallRate: RATE,
-      duration: seconds,
-      headers: { cookie, 'x-org-id': orgId },
-    },
-    (error, r) => settle(error, r),
-  );
-  return { result, stop: () => instance.stop() };
+  void load.done.finally(() => out?.end());
+  return load;
 }
 
-function describeLoad(r: autocannon.Result) {
+/** Writes, every 250 ms, the database's other busy backends (autovacuum, checkpointer) to `file`. */
+function sampleActivity(url: string, file: string): { stop(): Promise<void> } {
+  const client = new pg.Client({ connectionString: url });
+  const out = createWriteStream(file);
+  let running = true;
+  const done = (async () => {
+    await client.connect();
+    while (running) {
+      const { rows } = await client.query<{ backend_type: string; state: string | null; query: string }>(
+        `select backend_type, state, left(query, 80) as query from pg_stat_activity
+         where pid <> pg_backend_pid() and (backend_type <> 'client backend' or state = 'active')
+           and backend_type not in ('background writer', 'walwriter', 'logical replication launcher', 'autovacuum launcher')`,
+      );
+      out.write(`${JSON.stringify({ time: Date.now(), busy: rows })}\n`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await client.end();
+    out.end();
+  })();
   return {
-    requests: r.requests.total,
-    non2xx: r.non2xx,
-    errors: r.errors,
-    p50: r.latency.p50,
-    p99: r.latency.p99,
-    max: r.latency.max,
+    stop: async () => {
+      running = false;
+      await done;
+    },
   };
 }
 
@@ -289,12 +329,10 @@ async function main(): Promise<void> {
       LICENSE_KEY: license,
       WEB_DIST: '/nonexistent',
     });
-    worker = startProcess(
-      'worker',
-      'apps/worker/src/main.ts',
-      args['worker-log'] ? { ...common, LOG_LEVEL: 'debug' } : common,
-      args['worker-log'],
-    );
+    const workerEnv: Record<string, string> = { ...common };
+    if (args['worker-log']) workerEnv.LOG_LEVEL = 'debug';
+    if (args['batch-share']) workerEnv.DELETION_BATCH_SHARE = args['batch-share'];
+    worker = startProcess('worker', 'apps/worker/src/main.ts', workerEnv, args['worker-log']);
     await waitForHealth(base, 90_000);
 
     const signup = await fetch(`${base}/api/auth/signup`, {
@@ -342,15 +380,33 @@ async function main(): Promise<void> {
       await seedTenant(owner, orgId, bars.create(ROWS, 0, { name }));
     }
     bars.stop();
-    await owner.query('analyze');
+    // A database in service has vacuumed its tables: without this, autovacuum runs over the 2M
+    // fresh rows while the neighbour is measured, and the "before" figure measures that.
+    await owner.query('vacuum (analyze)');
+    await settleAutovacuum(owner);
     say(`seeded ${(2 * ROWS).toLocaleString()} rows in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s`);
 
     say(`neighbour at ${RATE} req/s: ${WARMUP_S} s before the deletion…`);
-    await steadyLoad(base, args.path!, cookie, neighbour, 3).result; // warm-up, not counted
-    const before = await steadyLoad(base, args.path!, cookie, neighbour, WARMUP_S).result;
+    // The neighbour reads as an integration (its API token) or as a person (the session).
+    const credentials: Record<string, string> =
+      args.auth === 'session'
+        ? { cookie }
+        : {
+            authorization: `Bearer ${
+              (
+                (await call('POST', '/api/tokens', { name: 'dashboard', orgIds: [neighbour], role: 'viewer' })) as {
+                  token: string;
+                }
+              ).token
+            }`,
+          };
+    await neighbourLoad(base, args.path!, credentials, neighbour, 3).done; // warm-up, not counted
+    const before = describeSamples(await neighbourLoad(base, args.path!, credentials, neighbour, WARMUP_S).done);
 
     say('…and while the victim is deleted:');
-    const during = steadyLoad(base, args.path!, cookie, neighbour, 600);
+    const during = neighbourLoad(base, args.path!, credentials, neighbour, 600, args.timeline);
+    // With --timeline, what else PostgreSQL runs meanwhile (autovacuum, checkpoints), every 250 ms.
+    const sampler = args.timeline ? sampleActivity(tdb.ownerUrl!, `${args.timeline}.pg`) : undefined;
     const requested = performance.now();
     const { deletionId } = (await call('DELETE', `/api/admin/tenants/${victim}`, { confirm: 'victim' })) as {
       deletionId: string;
@@ -371,7 +427,8 @@ async function main(): Promise<void> {
     bar.stop();
     const wallMs = performance.now() - requested;
     during.stop();
-    const duringResult = await during.result;
+    await sampler?.stop();
+    const duringResult = describeSamples(await during.done);
     if (deletion.status !== 'completed') throw new Error(`deletion failed: ${deletion.error}`);
     const jobMs = new Date(deletion.finishedAt).getTime() - new Date(deletion.startedAt).getTime();
     const report = deletion.report;
@@ -380,10 +437,10 @@ async function main(): Promise<void> {
     const raw = await rawBatchedDelete(owner, reference);
 
     const ratio = jobMs / raw.ms;
-    const p99Ratio = duringResult.latency.p99 / Math.max(0.001, before.latency.p99);
+    const p99Ratio = duringResult.p99 / Math.max(0.001, before.p99);
     writeResult({
       name: 'deletion',
-      description: `Delete a tenant of ${ROWS.toLocaleString()} rows through the API and worker while another tenant is read at ${RATE} req/s (${args.path})`,
+      description: `Delete a tenant of ${ROWS.toLocaleString()} rows through the API and worker while another tenant is read at a paced ${RATE} req/s (${args.path}, ${args.auth === 'session' ? 'session' : 'API token'})`,
       figures: [
         { label: 'deletion total (job start to report)', value: jobMs / 1000, unit: 's' },
         { label: 'deletion wall time (request to report)', value: wallMs / 1000, unit: 's' },
@@ -398,24 +455,26 @@ async function main(): Promise<void> {
           target: '<= 100 ms',
           ok: report.longestBatchMs <= 100,
         },
-        { label: 'neighbour p99 before', value: before.latency.p99, unit: 'ms' },
-        { label: 'neighbour p99 during', value: duringResult.latency.p99, unit: 'ms' },
+        { label: 'neighbour p99 before', value: before.p99, unit: 'ms' },
+        { label: 'neighbour p99 during', value: duringResult.p99, unit: 'ms' },
         { label: 'neighbour p99 during vs before', value: p99Ratio, unit: 'x', target: '<= 1.5x', ok: p99Ratio <= 1.5 },
       ],
       details: {
         rows: ROWS,
         spread: s,
         path: args.path,
+        auth: args.auth,
+        batchShare: args['batch-share'] ?? 'worker default',
         rate: RATE,
-        connections: CONNECTIONS,
+        load: 'paced: one request every 1/rate s, each timed from when it was due',
         batches: report.batches,
         rawBatches: raw.batches,
         rawLongestBatchMs: Math.round(raw.longestMs * 10) / 10,
         // The machine is shared: its load while measuring puts the latencies in context.
         loadAverage: { atStart: loadAtStart, atEnd: loadavg() },
         rawRows: raw.rows,
-        before: describeLoad(before),
-        during: describeLoad(duringResult),
+        before,
+        during: duringResult,
         rowsDeleted: report.rowsDeleted,
         stepsMs: report.stepsMs,
         longestBatchMs: report.longestBatchMs,

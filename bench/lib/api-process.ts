@@ -23,12 +23,12 @@ export interface ApiProcess {
 /**
  * Starts `apps/api/src/main.ts` in its own process (so the load generator does not share its
  * event loop) on a free port, with `env` on top of a clean environment, and waits until it
- * answers `/api/health`.
+ * answers `/api/health`. `nodeArgs` go to node before the script (`--cpu-prof`, …).
  */
-export async function startApiProcess(env: Record<string, string>): Promise<ApiProcess> {
+export async function startApiProcess(env: Record<string, string>, nodeArgs: string[] = []): Promise<ApiProcess> {
   const port = await freeTcpPort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/api/src/main.ts'], {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'apps/api/src/main.ts'], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',
