@@ -384,6 +384,9 @@ async function main(): Promise<void> {
     // fresh rows while the neighbour is measured, and the "before" figure measures that.
     await owner.query('vacuum (analyze)');
     await settleAutovacuum(owner);
+    // Likewise its bulk load is behind a checkpoint: without this, the checkpoint that the seed's
+    // WAL calls for starts during the measurement (the deletion's own WAL still counts).
+    await owner.query('checkpoint');
     say(`seeded ${(2 * ROWS).toLocaleString()} rows in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s`);
 
     say(`neighbour at ${RATE} req/s: ${WARMUP_S} s before the deletion…`);
@@ -408,9 +411,11 @@ async function main(): Promise<void> {
     // With --timeline, what else PostgreSQL runs meanwhile (autovacuum, checkpoints), every 250 ms.
     const sampler = args.timeline ? sampleActivity(tdb.ownerUrl!, `${args.timeline}.pg`) : undefined;
     const requested = performance.now();
+    const requestedAt = Date.now();
     const { deletionId } = (await call('DELETE', `/api/admin/tenants/${victim}`, { confirm: 'victim' })) as {
       deletionId: string;
     };
+    const deleteRequest = { at: requestedAt, ms: Math.round((performance.now() - requested) * 10) / 10 };
     const bar = new cliProgress.SingleBar(
       { format: ' delete victim  [{bar}] {percentage}% | {value}/{total} rows | {step}', hideCursor: true, ...NO_TTY },
       cliProgress.Presets.shades_classic,
@@ -432,6 +437,10 @@ async function main(): Promise<void> {
     if (deletion.status !== 'completed') throw new Error(`deletion failed: ${deletion.error}`);
     const jobMs = new Date(deletion.finishedAt).getTime() - new Date(deletion.startedAt).getTime();
     const report = deletion.report;
+
+    // The same window once the deletion is over: how much the neighbour's p99 moves on its own.
+    say(`neighbour at ${RATE} req/s: ${WARMUP_S} s after the deletion…`);
+    const after = describeSamples(await neighbourLoad(base, args.path!, credentials, neighbour, WARMUP_S).done);
 
     say('reference: raw batches of 10,000 rows by ctid, as the owner…');
     const raw = await rawBatchedDelete(owner, reference);
@@ -458,6 +467,7 @@ async function main(): Promise<void> {
         { label: 'neighbour p99 before', value: before.p99, unit: 'ms' },
         { label: 'neighbour p99 during', value: duringResult.p99, unit: 'ms' },
         { label: 'neighbour p99 during vs before', value: p99Ratio, unit: 'x', target: '<= 1.5x', ok: p99Ratio <= 1.5 },
+        { label: 'neighbour p99 after (no deletion: the load on its own)', value: after.p99, unit: 'ms' },
       ],
       details: {
         rows: ROWS,
@@ -465,6 +475,8 @@ async function main(): Promise<void> {
         path: args.path,
         auth: args.auth,
         batchShare: args['batch-share'] ?? 'worker default',
+        // When the deletion was asked for (epoch ms, as in --timeline) and how long the API took to answer.
+        deleteRequest,
         rate: RATE,
         load: 'paced: one request every 1/rate s, each timed from when it was due',
         batches: report.batches,
@@ -475,6 +487,7 @@ async function main(): Promise<void> {
         rawRows: raw.rows,
         before,
         during: duringResult,
+        after,
         rowsDeleted: report.rowsDeleted,
         stepsMs: report.stepsMs,
         longestBatchMs: report.longestBatchMs,
