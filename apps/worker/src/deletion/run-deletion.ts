@@ -41,6 +41,7 @@ import {
   recordOrgDeletionUser,
   setOrgDeletionStep,
   setUserDefaultOrg,
+  withAsyncCommit,
   withoutParallelScans,
 } from '@tenantry/db';
 import type { Redis } from 'ioredis';
@@ -188,6 +189,7 @@ async function deleteRows(d: OrgDeletionRow, deps: DeletionRunDeps): Promise<voi
       const limit = Math.min(size, expected);
       // One short transaction per batch, in the org's scope; its progress commits with it.
       const deleted = await deps.db.tenant({ orgId }, async (em) => {
+        await withAsyncCommit(em);
         const started = performance.now();
         const n = await deleteOrgRowsBatch(em, table.table, orgId, limit, { deletionId: d.id, previousBatchMs });
         heldMs = performance.now() - started;

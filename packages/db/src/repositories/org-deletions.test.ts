@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { Db } from '../db.js';
+import type { Db, EntityManager } from '../db.js';
 import { createTestDatabase, type TestDatabase } from '../testing.js';
 import { appendAuditEvent } from './audit.js';
 import {
@@ -12,8 +12,11 @@ import {
   listTenantTables,
   listUnfinishedOrgDeletions,
   OrgDeletionOpenError,
+  orgHasRows,
   recordOrgDeletionError,
   startOrgDeletion,
+  withAsyncCommit,
+  withoutParallelScans,
 } from './org-deletions.js';
 import { createOrg, findOrgById, updateOrg } from './orgs.js';
 import { countOrgUsage, listTenantSummaries } from './tenants.js';
@@ -96,12 +99,33 @@ describe.each(['postgresql', 'pglite'] as const)('org deletion records and batch
     expect(batches).toEqual([10, 10, 5]);
     expect(await db.tenant({ orgId: org.id }, (em) => countOrgRows(em, 'audit_events', org.id))).toBe(0);
     expect(await db.tenant({ orgId: other.id }, (em) => countOrgRows(em, 'audit_events', other.id))).toBe(5);
+    expect(await db.tenant({ orgId: org.id }, (em) => orgHasRows(em, 'audit_events', org.id))).toBe(false);
+    expect(await db.tenant({ orgId: other.id }, (em) => orgHasRows(em, 'audit_events', other.id))).toBe(true);
+    // In its own scope only: the other org's rows are not there for it.
+    expect(await db.tenant({ orgId: org.id }, (em) => orgHasRows(em, 'audit_events', other.id))).toBe(false);
     expect((await db.platform({}, (em) => startOrgDeletion(em, deletion.id)))?.status).toBe('running');
     // A deletion that ran out of attempts is taken up again by the next start, error cleared.
     await db.platform({}, (em) => recordOrgDeletionError(em, deletion.id, 'disk full', true));
     expect((await db.platform({}, (em) => listUnfinishedOrgDeletions(em))).map((d) => d.status)).toContain('failed');
     const retried = await db.platform({}, (em) => startOrgDeletion(em, deletion.id));
     expect(retried).toMatchObject({ status: 'running', error: null, attempts: 2 });
+  });
+
+  it('sets its batches to commit without waiting for the disk and its counts to one process, for that transaction only', async () => {
+    const settings = (em: EntityManager) =>
+      em.execute<{ sync: string; workers: string }[]>(
+        `select current_setting('synchronous_commit') as sync,
+                current_setting('max_parallel_workers_per_gather') as workers`,
+      );
+    const inside = await db.platform({}, async (em) => {
+      await withAsyncCommit(em);
+      await withoutParallelScans(em);
+      return (await settings(em))[0];
+    });
+    expect(inside).toEqual({ sync: 'off', workers: '0' });
+    const after = (await db.platform({}, (em) => settings(em)))[0];
+    expect(after?.sync).toBe('on');
+    expect(after?.workers).not.toBe('0');
   });
 
   it('keeps one open deletion per org, and a restore puts a suspended org back as suspended', async () => {
