@@ -26,12 +26,13 @@ async function grants(
   limiter: OrgRateLimiter,
   org: { id: string; tier: 'free'; maxRequestsPerMinute: number },
   n: number,
+  tokens: readonly number[] = [0, 1, 2, 3],
 ) {
   let ok = 0;
   let refused = 0;
   for (let i = 0; i < n; i++) {
     try {
-      await limiter.consume(org, `token:${i % 4}`);
+      await limiter.consume(org, `token:${tokens[i % tokens.length]}`);
       ok++;
     } catch (error) {
       if (!isDomainError(error) || error.code !== 'RATE_LIMITED') throw error;
@@ -65,8 +66,15 @@ describe('leased rate budgets', () => {
     const org = { id: randomUUID(), tier: 'free' as const, maxRequestsPerMinute: 8 };
     const a = new OrgRateLimiter(one);
     const b = new OrgRateLimiter(two);
-    const [ra, rb] = await Promise.all([grants(a, org, 10), grants(b, org, 10)]);
-    // The caller budget is 2 per token (a quarter of 8): 4 tokens × 2 = the org's 8.
-    expect(ra.ok + rb.ok).toBe(8);
+    // The caller budget is 2 per token (a quarter of 8): each process spends its two tokens'
+    // budgets at once, 4 + 4 = the org's 8, every point granted (a refused request also spends
+    // a point of the other budget, so the tokens do not meet here).
+    const [ra, rb] = await Promise.all([grants(a, org, 4, [0, 1]), grants(b, org, 4, [2, 3])]);
+    expect(ra).toEqual({ ok: 4, refused: 0 });
+    expect(rb).toEqual({ ok: 4, refused: 0 });
+    // The org's budget is spent: a fresh caller is refused in either process.
+    expect(await grants(a, org, 1, [4])).toEqual({ ok: 0, refused: 1 });
+    expect(await grants(b, org, 1, [5])).toEqual({ ok: 0, refused: 1 });
+    await one.del(`org:${org.id}:rl:org`, ...[0, 1, 2, 3, 4, 5].map((i) => `org:${org.id}:rl:token:${i}`));
   });
 });
