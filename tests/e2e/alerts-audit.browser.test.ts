@@ -4,8 +4,9 @@ import { createApp, evaluateAlertsOnReport, loadApiEnv, type ReportedResource } 
 import { appendAuditEvents, updateOrg } from '@tenantry/db';
 import { createTestDatabase, type TestDatabase } from '@tenantry/db/testing';
 import pg from 'pg';
-import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from './chromium.js';
 import { ensureWebBuilt, WEB_DIST } from './web-build.js';
 
 /**
@@ -102,10 +103,7 @@ beforeAll(async () => {
     );
   });
 
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-  });
+  browser = await launchChromium();
   context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
   page = await context.newPage();
   page.on('pageerror', (error) => console.error(`[browser] uncaught: ${error.stack ?? error.message}`));

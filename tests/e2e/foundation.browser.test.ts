@@ -2,8 +2,9 @@ import type { AddressInfo } from 'node:net';
 import { createApp, loadApiEnv } from '@tenantry/api';
 import { generateLicenseKeyPair, issueLicense } from '@tenantry/core';
 import { createTestDatabase, type TestDatabase } from '@tenantry/db/testing';
-import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from './chromium.js';
 import { ensureWebBuilt, WEB_DIST } from './web-build.js';
 
 /**
@@ -91,18 +92,7 @@ beforeAll(async () => {
   tamperedKey = `${h}.${p}.${sig.startsWith('A') ? 'B' : 'A'}${sig.slice(1)}`;
 
   await startApi(true);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   page = await context.newPage();
   // Surface what went wrong inside the page in the test output.

@@ -12,8 +12,9 @@ import {
   startWorker,
 } from '@tenantry/worker';
 import { Redis } from 'ioredis';
-import { type Browser, chromium, type Locator } from 'playwright-core';
+import type { Browser, Locator } from 'playwright-core';
 import { freePort } from '../ops/helpers.js';
+import { launchChromium } from './chromium.js';
 import { ensureWebBuilt, WEB_DIST } from './web-build.js';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -76,18 +77,7 @@ export async function startInvitationPlatform(opts: { licensee: string; prefix: 
     queues: [registerQueue(INVITATION_EMAIL_QUEUE, processInvitationEmail, { concurrency: 2 })],
     prefix,
   });
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  const browser = await launchChromium();
   return {
     browser,
     db,

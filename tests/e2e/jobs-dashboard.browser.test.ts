@@ -5,8 +5,9 @@ import { createTestDatabase, type TestDatabase } from '@tenantry/db/testing';
 import { INVITATION_EMAIL_QUEUE } from '@tenantry/worker';
 import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from './chromium.js';
 import { ensureWebBuilt, WEB_DIST } from './web-build.js';
 
 /**
@@ -58,10 +59,7 @@ beforeAll(async () => {
   await app.listen({ host: '127.0.0.1', port: 0 });
   base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   queue = new Queue(INVITATION_EMAIL_QUEUE, { connection: { url: REDIS_URL }, prefix });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-  });
+  browser = await launchChromium();
   await signUp('Ada Admin', 'ada@example.com');
   await signUp('Olga Owner', 'olga@example.com');
 });

@@ -4,8 +4,9 @@ import { createApp, loadApiEnv } from '@tenantry/api';
 import { generateLicenseKeyPair, issueLicense } from '@tenantry/core';
 import { createTestDatabase, type TestDatabase } from '@tenantry/db/testing';
 import { Redis } from 'ioredis';
-import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from './chromium.js';
 import { ensureWebBuilt, WEB_DIST } from './web-build.js';
 
 /**
@@ -182,10 +183,7 @@ beforeAll(async () => {
   expect(agent.status, JSON.stringify(agent.body)).toBe(201);
   globex.token = agent.body!.token as string;
 
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-  });
+  browser = await launchChromium();
   aliceContext = await browser.newContext({ viewport: { width: 1360, height: 900 } });
   bobContext = await browser.newContext({ viewport: { width: 1360, height: 900 } });
   await aliceContext.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: url('') });

@@ -9,8 +9,9 @@ import { createTestDatabase, type TestDatabase } from '@tenantry/db/testing';
 import { initTRPC } from '@trpc/server';
 import { fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from './chromium.js';
 
 /**
  * The SDK in Chromium: bundled for browsers, loaded by a page of the Tenantry origin that acts
@@ -100,10 +101,7 @@ beforeAll(async () => {
   await streams.listen({ host: '127.0.0.1', port: 0 });
   streamUrl = `http://127.0.0.1:${(streams.server.address() as AddressInfo).port}`;
 
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-  });
+  browser = await launchChromium();
   page = await (await browser.newContext()).newPage();
   page.on('pageerror', (error) => console.error(`[browser] uncaught: ${error.message}`));
   await page.goto(`${base}/`);

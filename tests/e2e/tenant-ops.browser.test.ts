@@ -15,8 +15,9 @@ import {
   startWorker,
 } from '@tenantry/worker';
 import { Redis } from 'ioredis';
-import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from './chromium.js';
 import { ensureWebBuilt, WEB_DIST } from './web-build.js';
 
 /**
@@ -118,10 +119,7 @@ beforeAll(async () => {
   await app.listen({ host: '127.0.0.1', port: 0 });
   port = (app.server.address() as AddressInfo).port;
 
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-  });
+  browser = await launchChromium();
   adminContext = await browser.newContext({ viewport: { width: 1360, height: 860 } });
   customerContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   admin = await adminContext.newPage();
