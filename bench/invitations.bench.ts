@@ -126,7 +126,6 @@ interface Pipeline {
   stop(): Promise<void>;
 }
 
-/** The API and the worker as their own processes on the test database, with an owner and the orgs. */
 /** Resolves once a worker serves the invitation mail queue (or throws if `worker` exits first). */
 async function waitForMailWorker(worker: Child): Promise<void> {
   const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
@@ -144,6 +143,7 @@ async function waitForMailWorker(worker: Child): Promise<void> {
   }
 }
 
+/** The API and the worker as their own processes on the test database, with an owner and the orgs. */
 async function startPipeline(sink: Sink, tdb: TestDatabase, owner: pg.Client): Promise<Pipeline> {
   const keys = await generateLicenseKeyPair();
   const license = await issueLicense(

@@ -5,6 +5,7 @@
  * connections come from a pool large enough that a request never waits for a free one.
  */
 import { Agent, request } from 'node:http';
+import { percentile } from './api-process.js';
 
 /** One response: when it was due (epoch ms), how long it took from then, its status. */
 export interface PacedSample {
@@ -103,7 +104,7 @@ export function pacedLoad(options: PacedLoadOptions): PacedLoad {
 export function describeSamples(samples: PacedSample[]) {
   const ms = samples.filter((s) => s.status >= 200 && s.status < 300).map((s) => s.ms);
   ms.sort((a, b) => a - b);
-  const at = (p: number) => (ms.length ? ms[Math.min(ms.length - 1, Math.ceil(p * ms.length) - 1)]! : 0);
+  const at = (p: number) => (ms.length ? percentile(ms, p * 100) : 0);
   const round = (n: number) => Math.round(n * 10) / 10;
   return {
     requests: samples.length,
