@@ -8,9 +8,9 @@ export {
   JOB_OUTCOMES,
   JOB_OUTCOMES_TTL_SECONDS,
   type JobOutcome,
+  JobOutcomeCounter,
   jobOutcomesKey,
   readJobOutcomes,
-  recordJobOutcome,
 } from './job-outcomes.js';
 export { createLogger } from './logger.js';
 // `closeInvitationTransports` is the former name: the transports are shared by every mail.
@@ -19,8 +19,8 @@ export {
   closeMailTransports as closeInvitationTransports,
   DEFAULT_MAIL_FROM,
   escapeHtml,
+  MailError,
   type MailMessage,
-  mailTransport,
   SMTP_POOL_SIZE,
   sendMail,
 } from './mail.js';

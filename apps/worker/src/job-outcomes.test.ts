@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadWorkerEnv } from './env.js';
-import { failedAttemptOutcome, jobOutcomesKey, readJobOutcomes } from './job-outcomes.js';
+import { failedAttemptOutcome, JobOutcomeCounter, jobOutcomesKey, readJobOutcomes } from './job-outcomes.js';
 import { registerQueue } from './queue-registration.js';
 import { type RunningWorker, startWorker } from './worker.js';
 
@@ -22,6 +22,64 @@ describe('the outcome of a failed attempt', () => {
       'failed',
     );
     expect(failedAttemptOutcome(undefined, error)).toBe('failed');
+  });
+});
+
+describe("a worker process's outcome counter", () => {
+  const prefix = `test-counter-${randomUUID()}`;
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 2 });
+  afterAll(async () => {
+    await redis.del(jobOutcomesKey(prefix, 'a'), jobOutcomesKey(prefix, 'b'));
+    redis.disconnect();
+  });
+
+  it('adds many outcomes to Redis in one transaction, and what comes during a write in the next', async () => {
+    let writes = 0;
+    const counted = {
+      multi: () => {
+        writes += 1;
+        return redis.multi();
+      },
+    };
+    const counter = new JobOutcomeCounter(counted, prefix, 60_000);
+    for (let i = 0; i < 500; i += 1) counter.count('a', i % 5 === 0 ? 'retried' : 'completed');
+    counter.count('b', 'failed');
+    // Nothing reaches Redis before the flush.
+    expect(await readJobOutcomes(redis, prefix, ['a', 'b'])).toEqual([]);
+    const first = counter.flush();
+    counter.count('b', 'failed');
+    await first;
+    expect(writes).toBe(1);
+    expect(await redis.hgetall(jobOutcomesKey(prefix, 'a'))).toEqual({ completed: '400', retried: '100' });
+    expect(await redis.hgetall(jobOutcomesKey(prefix, 'b'))).toEqual({ failed: '1' });
+    await counter.close();
+    expect(writes).toBe(2);
+    expect(await redis.hgetall(jobOutcomesKey(prefix, 'b'))).toEqual({ failed: '2' });
+    expect(await redis.ttl(jobOutcomesKey(prefix, 'a'))).toBeGreaterThan(6 * 86_400);
+    // Nothing left: no empty write.
+    await counter.close();
+    expect(writes).toBe(2);
+  });
+
+  it('flushes on its own after the interval', async () => {
+    const counter = new JobOutcomeCounter(redis, `${prefix}-timer`, 50);
+    counter.count('a', 'completed');
+    await expect.poll(() => redis.hget(jobOutcomesKey(`${prefix}-timer`, 'a'), 'completed')).toBe('1');
+    await counter.close();
+    await redis.del(jobOutcomesKey(`${prefix}-timer`, 'a'));
+  });
+
+  it('never throws when Redis is gone, and drops those counts', async () => {
+    const gone = new Redis('redis://127.0.0.1:1', {
+      maxRetriesPerRequest: 0,
+      lazyConnect: true,
+      retryStrategy: () => null,
+    });
+    gone.on('error', () => {});
+    const counter = new JobOutcomeCounter(gone, prefix, 60_000);
+    counter.count('a', 'completed');
+    await expect(counter.close()).resolves.toBeUndefined();
+    gone.disconnect();
   });
 });
 

@@ -2,7 +2,7 @@ import { createDb, type Db } from '@tenantry/db';
 import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { redactUrl, type WorkerEnv } from './env.js';
-import { failedAttemptOutcome, recordJobOutcome } from './job-outcomes.js';
+import { failedAttemptOutcome, JobOutcomeCounter } from './job-outcomes.js';
 import { createLogger, type Logger } from './logger.js';
 import { closeMailTransports } from './mail.js';
 import type { ProcessorContext, QueueRegistration } from './queue-registration.js';
@@ -104,6 +104,7 @@ export async function startWorker({
       return db;
     },
   });
+  const outcomes = new JobOutcomeCounter(connection, prefix);
   const workers = queues.map((queue) => {
     const worker = new Worker(
       queue.name,
@@ -121,9 +122,9 @@ export async function startWorker({
     worker.on('error', (error) => logger.error({ err: error, queue: queue.name }, 'worker error'));
     worker.on('failed', (job, error) => {
       logger.warn({ err: error, queue: queue.name, jobId: job?.id, attempts: job?.attemptsMade }, 'job failed');
-      void recordJobOutcome(connection, prefix, queue.name, failedAttemptOutcome(job, error));
+      outcomes.count(queue.name, failedAttemptOutcome(job, error));
     });
-    worker.on('completed', () => void recordJobOutcome(connection, prefix, queue.name, 'completed'));
+    worker.on('completed', () => outcomes.count(queue.name, 'completed'));
     return worker;
   });
   await Promise.all(workers.map((worker) => worker.waitUntilReady()));
@@ -159,6 +160,7 @@ export async function startWorker({
           if (result.status === 'rejected') logger.error({ err: result.reason }, 'worker did not close cleanly');
         }
         await Promise.allSettled([...producers.values()].map((queue) => queue.close()));
+        await outcomes.close();
         // Idle pooled SMTP connections would otherwise keep the mail server (and this process) waiting.
         closeMailTransports();
         await quit(connection);
