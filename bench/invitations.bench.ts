@@ -11,8 +11,8 @@
  * end to end (the API creates while the worker mails); then a backlog created through the API
  * with the worker stopped, mailed from the moment the worker is up; the ceiling again (the
  * ratios use the higher of the two). The API and the worker log at warn, as lines per mail are
- * not what is measured. BENCH_PROFILE=api,worker (and BENCH_PROFILE_DIR) writes CPU profiles
- * of those processes.
+ * not what is measured. BENCH_PROFILE=api,worker,bare (and BENCH_PROFILE_DIR) writes CPU
+ * profiles of those processes (bare: the ceiling's worker).
  */
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
@@ -60,14 +60,18 @@ const log = (line: string) => bars.log(`${line}\n`);
 
 async function measureCeiling(sink: Sink): Promise<{ mailsPerSecond: number; seconds: number }> {
   const queueName = 'bare-mail';
-  const worker = runTs('bench/lib/bare-pipeline-worker.ts', {
-    REDIS_URL,
-    QUEUE_PREFIX: PREFIX,
-    QUEUE_NAME: queueName,
-    SMTP_URL: `smtp://127.0.0.1:${sink.port}`,
-    CONCURRENCY: String(INVITATION_EMAIL_CONCURRENCY),
-    POOL_SIZE: String(SMTP_POOL_SIZE),
-  });
+  const worker = runTs(
+    'bench/lib/bare-pipeline-worker.ts',
+    {
+      REDIS_URL,
+      QUEUE_PREFIX: PREFIX,
+      QUEUE_NAME: queueName,
+      SMTP_URL: `smtp://127.0.0.1:${sink.port}`,
+      CONCURRENCY: String(INVITATION_EMAIL_CONCURRENCY),
+      POOL_SIZE: String(SMTP_POOL_SIZE),
+    },
+    profileArgs('bare'),
+  );
   const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const queue = new Queue(queueName, { connection, prefix: PREFIX });
   try {
@@ -101,7 +105,7 @@ async function measureCeiling(sink: Sink): Promise<{ mailsPerSecond: number; sec
   }
 }
 
-/** `--cpu-prof` for the process named in BENCH_PROFILE (`api`, `worker`), into BENCH_PROFILE_DIR. */
+/** `--cpu-prof` for the process named in BENCH_PROFILE (`api`, `worker`, `bare`), into BENCH_PROFILE_DIR. */
 function profileArgs(name: string): string[] {
   const wanted = (process.env.BENCH_PROFILE ?? '').split(',');
   if (!wanted.includes(name)) return [];
@@ -297,7 +301,8 @@ async function awaitMails(sink: Sink, expected: number, started: number, label: 
 }
 
 interface RealResult {
-  endToEnd: Delivery & { creation: Creation };
+  /** `mailsDuringCreation`: mails at the sink when the API answered the last bulk request. */
+  endToEnd: Delivery & { creation: Creation; mailsDuringCreation: number };
   backlog: Delivery & { creation: Creation };
   states: Record<string, number>;
 }
@@ -310,16 +315,20 @@ async function measureRealPipeline(sink: Sink, tdb: TestDatabase): Promise<RealR
     // 1. End to end: the worker mails while the API creates.
     await pipeline.startWorker();
     await sink.reset();
+    let mailsDuringCreation = 0;
     const started = performance.now();
     const [creation, delivery] = await Promise.all([
-      createInvitations(pipeline, 'invitee', 'invitations API '),
+      createInvitations(pipeline, 'invitee', 'invitations API ').then((c) => {
+        mailsDuringCreation = sink.latest.distinct;
+        return c;
+      }),
       // The expected count is known once creation ends; until then wait for all of them.
       awaitMails(sink, INVITATIONS, started, 'mails received  '),
     ]);
     if (creation.refused > 0) throw new Error(`${creation.refused} invitations were refused`);
-    const endToEnd = { ...delivery, creation };
+    const endToEnd = { ...delivery, creation, mailsDuringCreation };
     log(
-      `  end to end: ${Math.round(endToEnd.mailsPerSecond)} mails/s; the API created ${Math.round(creation.created / creation.seconds)}/s`,
+      `  end to end: ${Math.round(endToEnd.mailsPerSecond)} mails/s; the API created ${Math.round(creation.created / creation.seconds)}/s, meanwhile ${mailsDuringCreation} mails arrived`,
     );
 
     // 2. Delivery alone: a backlog created through the API with the worker stopped, then the worker.
@@ -458,6 +467,7 @@ async function main(): Promise<void> {
         ceilingRuns: [before.mailsPerSecond, after.mailsPerSecond],
         endToEndSeconds: real.endToEnd.seconds,
         endToEndCreateSeconds: real.endToEnd.creation.seconds,
+        endToEndMailsDuringCreation: real.endToEnd.mailsDuringCreation,
         backlogCreateSeconds: real.backlog.creation.seconds,
         backlogDeliverySeconds: real.backlog.seconds,
         deliveryStates: real.states,
