@@ -33,9 +33,78 @@ const event = (i: number, actorId: string | null = null): AuditEventInput => ({
   details: { z: i, a: { y: [1, 'two', null], b: true }, at: new Date(Date.UTC(2025, 0, i)), gone: undefined },
 });
 
+/** What canonicalJson means: JSON.stringify, then the parsed result written with its keys sorted. */
+function referenceCanonicalJson(value: unknown): string {
+  const write = (v: unknown): string => {
+    if (Array.isArray(v)) return `[${v.map(write).join(',')}]`;
+    if (v !== null && typeof v === 'object') {
+      const obj = v as Record<string, unknown>;
+      return `{${Object.keys(obj)
+        .sort()
+        .map((k) => `${JSON.stringify(k)}:${write(obj[k])}`)
+        .join(',')}}`;
+    }
+    return JSON.stringify(v);
+  };
+  const json = JSON.stringify(value);
+  return json === undefined ? 'null' : write(JSON.parse(json));
+}
+
 describe('canonicalJson', () => {
   it('sorts keys at every depth and drops undefined', () => {
     expect(canonicalJson({ b: 1, a: { d: [{ y: 1, x: 2 }], c: undefined } })).toBe('{"a":{"d":[{"x":2,"y":1}]},"b":1}');
+  });
+
+  it('writes what JSON.stringify and sorting the parsed keys write, for every kind of value', () => {
+    const withToJSON = { toJSON: (key: string) => ({ key, z: 1, a: [undefined] }) };
+    // biome-ignore lint/suspicious/noSparseArray: a hole must read as null, as in JSON.stringify
+    const holes = [1, , 3];
+    const values: unknown[] = [
+      null,
+      undefined,
+      0,
+      -0,
+      1.5e21,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      'plain',
+      'quotes " and \\ and \n\t\u0001 and é 😀 and \ud800 alone',
+      true,
+      false,
+      [],
+      {},
+      holes,
+      [undefined, () => 1, Symbol('s'), null],
+      { f: () => 1, s: Symbol('s'), u: undefined, n: null },
+      { date: new Date(Date.UTC(2025, 0, 2, 3, 4, 5, 6)), nested: { date: new Date(0) } },
+      { custom: withToJSON, list: [withToJSON] },
+      { boxed: [new Number(2), new String('s'), new Boolean(false)] },
+      { b: { d: 1, c: [{ z: 1, y: { x: 2, w: 3 } }] }, a: '', A: 1, _: 2, '10': 3, '9': 4, é: 5 },
+      { __proto__: null, inherited: 'no' },
+      Object.assign(Object.create({ fromPrototype: 1 }), { own: 2 }),
+      new Map([[1, 2]]),
+    ];
+    // Random JSON-like trees, from a fixed seed.
+    let seed = 42;
+    const random = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed / 2_147_483_648;
+    };
+    const tree = (depth: number): unknown => {
+      const r = random();
+      if (depth > 3 || r < 0.3)
+        return [null, 1, -2.25, 'x', true, undefined, new Date(Math.floor(random() * 1e12))][Math.floor(random() * 7)];
+      if (r < 0.6) return Array.from({ length: Math.floor(random() * 4) }, () => tree(depth + 1));
+      return Object.fromEntries(
+        Array.from({ length: Math.floor(random() * 5) }, () => [
+          Math.floor(random() * 1e6).toString(36),
+          tree(depth + 1),
+        ]),
+      );
+    };
+    for (let i = 0; i < 300; i += 1) values.push(tree(0));
+    for (const value of values) expect(canonicalJson(value)).toBe(referenceCanonicalJson(value));
+    expect(() => canonicalJson({ big: 1n })).toThrow(TypeError);
   });
 });
 

@@ -32,21 +32,53 @@ export interface AuditEventInput {
 /** The fields an entry's hash covers, besides the previous hash. */
 export type AuditHashFields = Omit<AuditEventRow, 'id' | 'prevHash' | 'hash'>;
 
-/** JSON with object keys sorted at every depth, so equal values always give equal text. */
+/**
+ * JSON with object keys sorted at every depth, so equal values always give equal text. The text
+ * is that of `JSON.stringify` followed by sorting the keys of the parsed result (toJSON applied,
+ * undefined, functions and symbols dropped from objects and null in arrays, non-finite numbers
+ * null), written in one pass: audit entries are hashed on every append.
+ */
 export function canonicalJson(value: unknown): string {
-  // The round trip applies toJSON (Dates) and drops undefined, as storing as jsonb would.
-  const json = JSON.stringify(value);
-  return json === undefined ? 'null' : serialise(JSON.parse(json) as unknown);
+  return serialise(value, '') ?? 'null';
 }
 
-function serialise(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(serialise).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const obj = value as Record<string, unknown>;
-    const keys = Object.keys(obj).sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${serialise(obj[k])}`).join(',')}}`;
+function serialise(input: unknown, key: string): string | undefined {
+  let value = input;
+  if (typeof value === 'object' && value !== null && typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+    value = (value as { toJSON(key: string): unknown }).toJSON(key);
   }
-  return JSON.stringify(value);
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      return Number.isFinite(value) ? JSON.stringify(value) : 'null';
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'bigint':
+      // As JSON.stringify does.
+      throw new TypeError('Do not know how to serialize a BigInt');
+    case 'object': {
+      if (value === null) return 'null';
+      if (value instanceof Number || value instanceof String || value instanceof Boolean) {
+        return serialise(value.valueOf(), key);
+      }
+      if (Array.isArray(value)) {
+        const items: string[] = [];
+        for (let i = 0; i < value.length; i += 1) items.push(serialise(value[i], String(i)) ?? 'null');
+        return `[${items.join(',')}]`;
+      }
+      const obj = value as Record<string, unknown>;
+      const members: string[] = [];
+      for (const k of Object.keys(obj).sort()) {
+        const text = serialise(obj[k], k);
+        if (text !== undefined) members.push(`${JSON.stringify(k)}:${text}`);
+      }
+      return `{${members.join(',')}}`;
+    }
+    default:
+      // undefined, functions and symbols
+      return undefined;
+  }
 }
 
 /** `sha256(prevHash + '\n' + canonicalJson(fields))`, hex, with `occurredAt` as ISO 8601. */
