@@ -6,7 +6,6 @@ import {
   AUDIT_GENESIS_HASH,
   type AuditHashFields,
   auditAppendLockKeys,
-  canonicalJson,
   computeAuditHash,
 } from './audit.js';
 import { type InvitationDelivery, recordInvitationSent } from './invitations.js';
@@ -99,6 +98,7 @@ export async function recordInvitationsSent(db: Db, deliveries: OrgInvitationDel
       const head = results[base + 3]!.rows[0] as { seq: unknown; hash: string | null; ms: unknown };
       let seq = head.seq == null ? 0 : Number(head.seq);
       let prevHash = head.hash ?? AUDIT_GENESIS_HASH;
+      if (!/^[0-9a-f]{64}$/.test(prevHash)) throw new Error(`the audit chain of org ${orgId} ends in a malformed hash`);
       const occurredAt = new Date(Number(head.ms));
       // In the order given (RETURNING has none), each send once.
       const done = new Set(updated.map((row) => `${row.id}/${Number(row.sendCount)}`));
@@ -120,15 +120,15 @@ export async function recordInvitationsSent(db: Db, deliveries: OrgInvitationDel
           targetType: 'invitation',
           targetId,
           ip: null,
-          details: JSON.parse(
-            canonicalJson({ email: d.email, sendCount: d.sendCount, attempts: d.attempts }),
-          ) as Record<string, unknown>,
+          // JSON-safe already (checked by assertDelivery), in canonical key order.
+          details: { attempts: d.attempts, email: d.email, sendCount: d.sendCount },
         };
         const hash = computeAuditHash(prevHash, fields);
+        // Ids (checked UUIDs), the timestamp and the hashes (hex) need no escaping; the email does.
         rows.push(
-          `(${lit(orgId)}::uuid, ${seq}, ${lit(randomUUID())}::uuid, ${lit(occurredAt.toISOString())}::timestamptz,
-            'system', null, null, 'invitation.sent', 'invitation', ${lit(targetId)}, null,
-            ${lit(JSON.stringify(fields.details))}::jsonb, ${lit(prevHash)}, ${lit(hash)})`,
+          `('${orgId}'::uuid, ${seq}, '${randomUUID()}'::uuid, '${occurredAt.toISOString()}'::timestamptz,
+            'system', null, null, 'invitation.sent', 'invitation', '${targetId}', null,
+            ${lit(JSON.stringify(fields.details))}::jsonb, '${prevHash}', '${hash}')`,
         );
         prevHash = hash;
       }
