@@ -23,7 +23,7 @@ import {
   invitationEmailJobId,
 } from '@tenantry/worker/queues/invitation-email';
 import type { AuditEntry } from './audit.js';
-import { newInvitationToken } from './invitation-tokens.js';
+import { newInvitationTokens } from './invitation-tokens.js';
 import type { JobQueues } from './jobs.js';
 import type { TenantCtx } from './trpc.js';
 
@@ -124,7 +124,11 @@ export async function dropWaitingMail(queues: JobQueues, invitationId: string, s
  */
 async function prepareSends(ctx: InviteCtx, invitations: readonly InvitationRow[]): Promise<Send[]> {
   if (invitations.length === 0) return [];
-  const tokens = new Map(invitations.map((i) => [i.id, newInvitationToken(ctx.org.id, i.id)]));
+  const minted = newInvitationTokens(
+    ctx.org.id,
+    invitations.map((i) => i.id),
+  );
+  const tokens = new Map(invitations.map((i, k) => [i.id, minted[k]!]));
   const expiresAt = new Date(Date.now() + ctx.env.INVITATION_TTL);
   const rows = await prepareResends(
     ctx.em,
@@ -173,10 +177,9 @@ export async function inviteMany(
   }
 
   const expiresAt = new Date(Date.now() + ctx.env.INVITATION_TTL);
-  const fresh = plan.create.map((p) => {
-    const id = randomUUID();
-    return { ...p, id, ...newInvitationToken(orgId, id) };
-  });
+  const ids = plan.create.map(() => randomUUID());
+  const minted = newInvitationTokens(orgId, ids);
+  const fresh = plan.create.map((p, k) => ({ ...p, id: ids[k]!, ...minted[k]! }));
   const { created, conflicts } = await createInvitations(
     ctx.em,
     orgId,
