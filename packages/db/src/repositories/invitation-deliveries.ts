@@ -2,12 +2,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { APP_ROLE } from '../app-role.js';
 import type { Db } from '../db.js';
-import {
-  AUDIT_GENESIS_HASH,
-  type AuditHashFields,
-  auditAppendLockKeys,
-  computeAuditHash,
-} from './audit.js';
+import { AUDIT_GENESIS_HASH, type AuditHashFields, auditAppendLockKeys, computeAuditHash } from './audit.js';
 import { type InvitationDelivery, recordInvitationSent } from './invitations.js';
 
 /** A delivered invitation mail and the org it belongs to. */
