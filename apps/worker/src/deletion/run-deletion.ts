@@ -270,20 +270,27 @@ async function settleUsers(d: OrgDeletionRow, deps: DeletionRunDeps): Promise<vo
 /**
  * Deletes the organizations row, then checks through the catalog, in the org's scope, that
  * no tenant table holds a row of it (tables added since the plan included). One transaction:
- * if anything is left, nothing of this step happened and the job fails saying where.
+ * if anything is left, nothing of this step happened and the job fails saying where. The
+ * worker's debug log has how long the row's cascade and each table's check took.
  */
 async function deleteOrganization(d: OrgDeletionRow, deps: DeletionRunDeps): Promise<void> {
   const orgId = d.deletedOrgId;
   await deps.db.platform({}, async (em) => {
     await withoutParallelScans(em);
+    let started = performance.now();
     await deleteOrganizationRow(em, orgId);
+    const deleteMs = Math.round(performance.now() - started);
     const { tables } = await listTenantTables(em);
     const left: string[] = [];
+    const checkMs: Record<string, number> = {};
     await inOrgScope(em, orgId, async () => {
       for (const t of tables) {
+        started = performance.now();
         if (await orgHasRows(em, t.table, orgId)) left.push(`${t.table} (${await countOrgRows(em, t.table, orgId)})`);
+        checkMs[t.table] = Math.round(performance.now() - started);
       }
     });
+    deps.logger.debug({ deleteMs, checkMs }, 'organization row deleted and checked');
     if (left.length > 0) {
       throw new Error(
         `rows of the organization are left in ${left.join(', ')}: give those tables a foreign key to organizations with ON DELETE CASCADE, or let the app role delete their rows in the org's scope`,
