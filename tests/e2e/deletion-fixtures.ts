@@ -176,13 +176,33 @@ export async function seedTenant(
   return { org, owner: ownerUser, soleMember, soleTokenId };
 }
 
+/** Orgs given keys by seedOrgKeys, for clearSeededOrgKeys. */
+const seededKeyOrgs = new Set<string>();
+
 /** Redis keys under the org's namespace, of several types. */
 export async function seedOrgKeys(redis: Redis, orgId: string, n: number): Promise<void> {
+  seededKeyOrgs.add(orgId);
   const pipeline = redis.pipeline();
   for (let i = 0; i < n; i++) pipeline.set(`org:${orgId}:cache:${i}`, 'x');
   pipeline.hset(`org:${orgId}:rl:summary`, 'hits', '3');
   pipeline.zadd(`org:${orgId}:live:cursor`, 1, 'a');
   await pipeline.exec();
+}
+
+/**
+ * Removes what seedOrgKeys left under the namespaces of orgs that were not deleted, so test runs
+ * leave nothing in the machine's Redis (the keys have no expiry).
+ */
+export async function clearSeededOrgKeys(redis: Redis): Promise<void> {
+  for (const orgId of seededKeyOrgs) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `org:${orgId}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  }
+  seededKeyOrgs.clear();
 }
 
 /** Keys left under the org's namespace (SCAN). */

@@ -36,6 +36,7 @@ import { baseEnv, run, type Spawned } from '../ops/helpers.js';
 import {
   addLaterTenantTables,
   catalogTenantTables,
+  clearSeededOrgKeys,
   newUser,
   orgJobsLeft,
   orgKeysLeft,
@@ -87,6 +88,7 @@ afterAll(async () => {
     await q?.obliterate({ force: true }).catch(() => undefined);
     await q?.close();
   }
+  if (redis) await clearSeededOrgKeys(redis).catch(() => undefined);
   redis?.disconnect();
   await owner?.end();
   await tdb?.drop();
