@@ -33,6 +33,7 @@ import { createTestDatabase } from '@tenantry/db/testing';
 import cliProgress from 'cli-progress';
 import pg from 'pg';
 import { describeSamples, type PacedLoad, pacedLoad } from './lib/paced-load.js';
+import { clearRunKeys } from './lib/redis-cleanup.js';
 import { writeResult } from './lib/results.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -500,6 +501,7 @@ async function main(): Promise<void> {
     await owner.end();
     await tdb.drop();
     rmSync(dataDir, { recursive: true, force: true });
+    await clearRunKeys(REDIS_URL, prefix).catch(() => 0);
   }
 }
 

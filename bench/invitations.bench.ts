@@ -26,6 +26,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { freePort, type HttpClient, httpClient } from './lib/http.js';
 import { type Child, runTs } from './lib/processes.js';
+import { clearRunKeys } from './lib/redis-cleanup.js';
 import { type Figure, writeResult } from './lib/results.js';
 import { type Sink, startSink } from './lib/sink-client.js';
 
@@ -478,6 +479,7 @@ async function main(): Promise<void> {
     bars.stop();
     sink.close();
     await obliterate(['bare-mail', 'invitation-email', 'invitation-expiry', 'invitation-expiry-sweep']);
+    await clearRunKeys(REDIS_URL, PREFIX).catch(() => 0);
     await tdb.drop();
   }
 }
