@@ -354,3 +354,67 @@ describe('when the worker is killed with SIGKILL mid-deletion', () => {
     expect(report.rowsDeleted.later_widgets).toBe(4000);
   }, 240_000);
 });
+
+describe('a tenant table that neither the app may delete from nor the organizations row cascades to', () => {
+  let stuck: SeededTenant;
+  let worker: RunningWorker;
+
+  beforeAll(async () => {
+    // As a migration that forgot its foreign key would leave it: rows of the org that only the
+    // final check through the catalog can find.
+    const match = `org_id = nullif(current_setting('app.org_id', true), '')::uuid`;
+    await owner.query('create table later_orphans (org_id uuid not null, n integer not null)');
+    await owner.query('alter table later_orphans enable row level security');
+    await owner.query('alter table later_orphans force row level security');
+    await owner.query(`create policy later_orphans_read on later_orphans for select using (${match})`);
+    await owner.query('grant select on later_orphans to tenantry_app');
+    stuck = await seedTenant(db, owner, 'stuck', {
+      agents: 1,
+      resourcesPerAgent: 5,
+      audit: 3,
+      invitations: 1,
+      widgets: 10,
+    });
+    await owner.query('insert into later_orphans (org_id, n) select $1, g from generate_series(1, 3) g', [
+      stuck.org.id,
+    ]);
+    worker = await startWorker({
+      env: loadWorkerEnv({ REDIS_URL, DATA_DIR: dataDir, DELETION_BATCH_ROWS: '200' }),
+      db,
+      prefix,
+      logger: silent,
+      queues: REGISTRY.filter((q) => q.name === ORG_DELETION_QUEUE),
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await worker?.close();
+    await owner?.query('drop table if exists later_orphans');
+  });
+
+  it('fails naming the table, and keeps the organizations row and those rows', async () => {
+    const { id } = await requestDeletion(stuck.org);
+    // The attempt fails; the job tries again later (with backoff) until its last attempt.
+    let deletion: OrgDeletionRow | null = null;
+    const deadline = Date.now() + 60_000;
+    while (!deletion?.error) {
+      if (Date.now() > deadline)
+        throw new Error(`deletion ${id} recorded no error: ${deletion?.status} at ${deletion?.step}`);
+      await new Promise((r) => setTimeout(r, 100));
+      deletion = await db.platform({}, (em) => findOrgDeletion(em, id));
+    }
+    expect(deletion.step).toBe('organization');
+    expect(deletion.error).toContain('rows of the organization are left in later_orphans (3)');
+    const { rows } = await owner.query('select status from organizations where id = $1', [stuck.org.id]);
+    expect(rows).toEqual([{ status: 'deleting' }]);
+    const orphans = await owner.query('select count(*)::int as n from later_orphans where org_id = $1', [stuck.org.id]);
+    expect(orphans.rows).toEqual([{ n: 3 }]);
+    // The batches emptied every table the app deletes from; what is left waits for the
+    // organizations row: the append-only ledger (its cascade was rolled back) and the orphans.
+    const left = await rowCounts(owner, stuck.org.id);
+    expect(Object.fromEntries(Object.entries(left).filter(([, n]) => n > 0))).toEqual({
+      later_ledger: 1,
+      later_orphans: 3,
+    });
+  });
+});

@@ -270,8 +270,12 @@ async function settleUsers(d: OrgDeletionRow, deps: DeletionRunDeps): Promise<vo
 /**
  * Deletes the organizations row, then checks through the catalog, in the org's scope, that
  * no tenant table holds a row of it (tables added since the plan included). One transaction:
- * if anything is left, nothing of this step happened and the job fails saying where. The
- * worker's debug log has how long the row's cascade and each table's check took.
+ * if anything is left, nothing of this step happened and the job fails saying where. A table
+ * whose `org_id` cascades from organizations needs no check: the row's own delete empties it
+ * in this transaction. Reading the others' emptied ranges took most of the step (96 ms on
+ * `resources` and 45 ms on `audit_events` in the deletion bench, against a cascade of about
+ * 280 ms), with the organizations row locked. The worker's debug log times the cascade and
+ * each check.
  */
 async function deleteOrganization(d: OrgDeletionRow, deps: DeletionRunDeps): Promise<void> {
   const orgId = d.deletedOrgId;
@@ -285,6 +289,7 @@ async function deleteOrganization(d: OrgDeletionRow, deps: DeletionRunDeps): Pro
     const checkMs: Record<string, number> = {};
     await inOrgScope(em, orgId, async () => {
       for (const t of tables) {
+        if (t.cascades) continue;
         started = performance.now();
         if (await orgHasRows(em, t.table, orgId)) left.push(`${t.table} (${await countOrgRows(em, t.table, orgId)})`);
         checkMs[t.table] = Math.round(performance.now() - started);

@@ -66,6 +66,8 @@ describe.each(['postgresql', 'pglite'] as const)('org deletion records and batch
       expect(names).not.toContain(global);
     }
     expect(tables.every((x) => x.deletable)).toBe(true);
+    // Every table of the schema takes its org_id from organizations, deleted with it.
+    expect(tables.filter((x) => !x.cascades)).toEqual([]);
     expect(references).toEqual(expect.arrayContaining([{ child: 'resources', parent: 'agents' }]));
   });
 

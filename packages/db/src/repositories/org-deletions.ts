@@ -278,6 +278,11 @@ export interface TenantTable {
   table: string;
   /** The app role holds DELETE on it (else its rows go with the organizations row). */
   deletable: boolean;
+  /**
+   * Its `org_id` is a foreign key to organizations with ON DELETE CASCADE: deleting the
+   * organizations row deletes whatever rows of the org it still holds, in the same transaction.
+   */
+  cascades: boolean;
 }
 
 /**
@@ -288,8 +293,15 @@ export interface TenantTable {
 export async function listTenantTables(
   em: EntityManager,
 ): Promise<{ tables: TenantTable[]; references: TableReference[] }> {
-  const tables = await em.execute<{ table: string; deletable: boolean }[]>(
-    `select c.relname as "table", has_table_privilege(current_user, c.oid, 'DELETE') as deletable
+  const tables = await em.execute<TenantTable[]>(
+    `select c.relname as "table", has_table_privilege(current_user, c.oid, 'DELETE') as deletable,
+       exists (
+         select 1 from pg_constraint con
+         join pg_class parent on parent.oid = con.confrelid
+         where con.conrelid = c.oid and con.contype = 'f' and con.confdeltype = 'c'
+           and parent.relname = 'organizations' and parent.relnamespace = n.oid
+           and con.conkey = array[a.attnum]::int2[]
+       ) as cascades
      from pg_class c
      join pg_namespace n on n.oid = c.relnamespace
      join pg_attribute a on a.attrelid = c.oid and a.attname = 'org_id' and not a.attisdropped
