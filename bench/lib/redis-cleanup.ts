@@ -1,3 +1,4 @@
+import { unlinkKeysMatching } from '@tenantry/worker';
 import { Redis } from 'ioredis';
 
 /**
@@ -6,18 +7,12 @@ import { Redis } from 'ioredis';
  */
 export async function clearRunKeys(redisUrl: string, prefix: string): Promise<number> {
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 2 });
-  let deleted = 0;
   try {
-    for (const pattern of [`${prefix}:*`, `platform:job-outcomes:${prefix}:*`]) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length > 0) deleted += await redis.unlink(...keys);
-      } while (cursor !== '0');
-    }
+    return (
+      (await unlinkKeysMatching(redis, `${prefix}:*`)) +
+      (await unlinkKeysMatching(redis, `platform:job-outcomes:${prefix}:*`))
+    );
   } finally {
     redis.disconnect();
   }
-  return deleted;
 }

@@ -13,6 +13,7 @@ import {
   setUserDefaultOrg,
   type UserRow,
 } from '@tenantry/db';
+import { sweepOrgRedisKeys } from '@tenantry/worker';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import pg from 'pg';
@@ -53,12 +54,14 @@ export async function rowCounts(owner: pg.Client, orgId: string): Promise<Record
   return counts;
 }
 
+/** A row-level security condition: the row belongs to the org in scope. */
+const match = `org_id = nullif(current_setting('app.org_id', true), '')::uuid`;
+
 /**
  * Adds two tenant tables the way a later migration would: one the app may delete from (in
  * the org's scope), one append-only whose rows only the organizations cascade removes.
  */
 export async function addLaterTenantTables(owner: pg.Client): Promise<void> {
-  const match = `org_id = nullif(current_setting('app.org_id', true), '')::uuid`;
   await owner.query(`
     create table if not exists later_widgets (
       org_id uuid not null references organizations (id) on delete cascade,
@@ -81,6 +84,19 @@ export async function addLaterTenantTables(owner: pg.Client): Promise<void> {
   await owner.query(`create policy later_ledger_read on later_ledger for select using (${match})`);
   await owner.query('revoke all on later_ledger from tenantry_app');
   await owner.query('grant select, insert on later_ledger to tenantry_app');
+}
+
+/**
+ * Adds `later_orphans` as a migration that forgot its foreign key would leave it: an `org_id`
+ * with no cascade from organizations and no DELETE for the app, whose rows of an org only the
+ * deletion's final check through the catalog can find. Drop it with `drop table later_orphans`.
+ */
+export async function addOrphanTenantTable(owner: pg.Client): Promise<void> {
+  await owner.query('create table later_orphans (org_id uuid not null, n integer not null)');
+  await owner.query('alter table later_orphans enable row level security');
+  await owner.query('alter table later_orphans force row level security');
+  await owner.query(`create policy later_orphans_read on later_orphans for select using (${match})`);
+  await owner.query('grant select on later_orphans to tenantry_app');
 }
 
 /** What `seedTenant` made. */
@@ -194,14 +210,7 @@ export async function seedOrgKeys(redis: Redis, orgId: string, n: number): Promi
  * leave nothing in the machine's Redis (the keys have no expiry).
  */
 export async function clearSeededOrgKeys(redis: Redis): Promise<void> {
-  for (const orgId of seededKeyOrgs) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `org:${orgId}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  }
+  for (const orgId of seededKeyOrgs) await sweepOrgRedisKeys(redis, orgId, async () => {});
   seededKeyOrgs.clear();
 }
 

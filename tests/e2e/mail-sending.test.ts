@@ -1,55 +1,28 @@
-import type { AddressInfo } from 'node:net';
 import { closeMailTransports, MailError, sendMail } from '@tenantry/worker';
-import { simpleParser } from 'mailparser';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type MailSink, startMailSink } from './mail-sink.js';
 
 // The worker's mail thread against a real SMTP server: messages arrive whole, refusals come back
 // as errors a job can retry and record, and closing the pooled connections does not stop the
 // next send.
 
-let smtp: SMTPServer;
-let smtpUrl = '';
-const received: { to: string[]; raw: string }[] = [];
+let sink: MailSink;
 let refuse: ((to: string) => string | null) | null = null;
 
 beforeAll(async () => {
-  smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    onRcptTo(address, _session, callback) {
-      const reason = refuse?.(address.address);
-      if (reason) {
-        const error = Object.assign(new Error(reason), { responseCode: 550 });
-        callback(error);
-        return;
-      }
-      callback();
-    },
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.on('end', () => {
-        received.push({ to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks).toString() });
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
-  smtpUrl = `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}`;
+  sink = await startMailSink({ refuse: (to) => refuse?.(to) ?? null });
 });
 
 afterAll(async () => {
   closeMailTransports();
-  await new Promise<void>((resolve) => smtp.close(() => resolve()));
+  await sink.close();
 });
 
-const env = () => ({ SMTP_URL: smtpUrl, SMTP_FROM: 'Tenantry <no-reply@tenantry.test>' });
+const env = () => ({ SMTP_URL: sink.url, SMTP_FROM: 'Tenantry <no-reply@tenantry.test>' });
 
 describe('sending mail from the worker', () => {
   it('delivers concurrent messages whole, each with its own headers and both bodies', async () => {
-    received.length = 0;
+    sink.mails.length = 0;
     await Promise.all(
       Array.from({ length: 30 }, (_, i) =>
         sendMail(
@@ -65,9 +38,8 @@ describe('sending mail from the worker', () => {
         ),
       ),
     );
-    expect(received).toHaveLength(30);
-    const parsed = await Promise.all(received.map((r) => simpleParser(r.raw)));
-    const byId = new Map(parsed.map((p) => [p.messageId, p]));
+    expect(sink.mails).toHaveLength(30);
+    const byId = new Map(sink.mails.map((p) => [p.messageId, p]));
     for (let i = 0; i < 30; i += 1) {
       const mail = byId.get(`<m-${i}@tenantry.test>`);
       expect(mail?.subject).toBe(`Mail ${i} — café`);
@@ -92,16 +64,16 @@ describe('sending mail from the worker', () => {
     } finally {
       refuse = null;
     }
-    received.length = 0;
+    sink.mails.length = 0;
     await sendMail(env(), { to: 'somebody@example.com', subject: 's', text: 't', html: '<p>h</p>' }, 'test mails');
-    expect(received.map((r) => r.to)).toEqual([['somebody@example.com']]);
+    expect(sink.mails.map((m) => sink.recipientsOf(m))).toEqual([['somebody@example.com']]);
   });
 
   it('opens new connections after the pooled ones were closed', async () => {
     closeMailTransports();
-    received.length = 0;
+    sink.mails.length = 0;
     await sendMail(env(), { to: 'after@example.com', subject: 's', text: 't', html: '<p>h</p>' }, 'test mails');
-    expect(received.map((r) => r.to)).toEqual([['after@example.com']]);
+    expect(sink.mails.map((m) => sink.recipientsOf(m))).toEqual([['after@example.com']]);
   });
 
   it('refuses to send without SMTP_URL, naming the kind of mail', async () => {

@@ -13,13 +13,22 @@ export interface MailSink {
   close(): Promise<void>;
 }
 
-export async function startMailSink(): Promise<MailSink> {
+export interface MailSinkOptions {
+  /** Refuses a recipient (RCPT TO) with a 550 and this reason; null accepts it. */
+  refuse?: (recipient: string) => string | null;
+}
+
+export async function startMailSink({ refuse }: MailSinkOptions = {}): Promise<MailSink> {
   const mails: ParsedMail[] = [];
   const waiters: (() => void)[] = [];
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
     logger: false,
+    onRcptTo(address, _session, callback) {
+      const reason = refuse?.(address.address);
+      callback(reason ? Object.assign(new Error(reason), { responseCode: 550 }) : undefined);
+    },
     onData(stream, _session, callback) {
       simpleParser(stream)
         .then((mail) => {

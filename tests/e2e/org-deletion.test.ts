@@ -35,6 +35,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { baseEnv, run, type Spawned } from '../ops/helpers.js';
 import {
   addLaterTenantTables,
+  addOrphanTenantTable,
   catalogTenantTables,
   clearSeededOrgKeys,
   newUser,
@@ -360,14 +361,7 @@ describe('a tenant table that neither the app may delete from nor the organizati
   let worker: RunningWorker;
 
   beforeAll(async () => {
-    // As a migration that forgot its foreign key would leave it: rows of the org that only the
-    // final check through the catalog can find.
-    const match = `org_id = nullif(current_setting('app.org_id', true), '')::uuid`;
-    await owner.query('create table later_orphans (org_id uuid not null, n integer not null)');
-    await owner.query('alter table later_orphans enable row level security');
-    await owner.query('alter table later_orphans force row level security');
-    await owner.query(`create policy later_orphans_read on later_orphans for select using (${match})`);
-    await owner.query('grant select on later_orphans to tenantry_app');
+    await addOrphanTenantTable(owner);
     stuck = await seedTenant(db, owner, 'stuck', {
       agents: 1,
       resourcesPerAgent: 5,

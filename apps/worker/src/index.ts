@@ -1,6 +1,12 @@
 export { resumeOrgDeletions } from './deletion/recovery.js';
 export { DeletionInterrupted, runOrgDeletion } from './deletion/run-deletion.js';
-export { listQueueNames, sweepOrgFiles, sweepOrgQueuedJobs, sweepOrgRedisKeys } from './deletion/sweeps.js';
+export {
+  listQueueNames,
+  sweepOrgFiles,
+  sweepOrgQueuedJobs,
+  sweepOrgRedisKeys,
+  unlinkKeysMatching,
+} from './deletion/sweeps.js';
 export { EnvError, loadWorkerEnv, redactUrl, type WorkerEnv } from './env.js';
 export {
   DEFAULT_QUEUE_PREFIX,

@@ -65,10 +65,9 @@ class MailThread {
     this.thread.on('exit', (code) => this.gone(new Error(`the mail thread exited (${code})`)));
   }
 
-  send(message: Record<string, unknown> & { smtpUrl: string }): Promise<void> {
+  send(smtpUrl: string, mail: MailMessage & { from: string }): Promise<void> {
     if (this.closed) return Promise.reject(new Error('the mail thread is closed'));
     const id = this.nextId++;
-    const { smtpUrl, ...mail } = message;
     return new Promise<void>((resolve, reject) => {
       if (this.waiting.size === 0) this.thread.ref();
       this.waiting.set(id, { resolve, reject });
@@ -127,7 +126,7 @@ export async function sendMail(
 ): Promise<void> {
   const smtpUrl = env?.SMTP_URL;
   if (!smtpUrl) throw new Error(`SMTP_URL is unset: ${what} cannot be sent`);
-  await thread().send({ smtpUrl, from: env?.SMTP_FROM ?? DEFAULT_MAIL_FROM, ...message });
+  await thread().send(smtpUrl, { from: env?.SMTP_FROM ?? DEFAULT_MAIL_FROM, ...message });
 }
 
 /** Text for an HTML body. */

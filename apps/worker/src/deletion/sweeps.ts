@@ -13,18 +13,18 @@ const JOB_PAGE = 500;
 const QUEUED_STATES = ['waiting', 'delayed', 'prioritized', 'waiting-children'] as const;
 
 /**
- * Removes every key of the org (`org:{orgId}:*`) with SCAN and UNLINK, never KEYS, in batches;
- * `onBatch` is told how many keys each batch removed.
+ * Removes every key matching `pattern` with SCAN and UNLINK, never KEYS, in batches; `onBatch`
+ * is told how many keys each batch removed.
  */
-export async function sweepOrgRedisKeys(
+export async function unlinkKeysMatching(
   redis: Redis,
-  orgId: string,
-  onBatch: (removed: number) => Promise<void>,
+  pattern: string,
+  onBatch: (removed: number) => Promise<void> = async () => {},
 ): Promise<number> {
   let cursor = '0';
   let total = 0;
   do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', orgKeyPattern(orgId), 'COUNT', SCAN_COUNT);
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT);
     cursor = next;
     if (keys.length > 0) {
       const removed = await redis.unlink(...keys);
@@ -33,6 +33,15 @@ export async function sweepOrgRedisKeys(
     }
   } while (cursor !== '0');
   return total;
+}
+
+/** Removes every key of the org (`org:{orgId}:*`), in batches (see unlinkKeysMatching). */
+export function sweepOrgRedisKeys(
+  redis: Redis,
+  orgId: string,
+  onBatch: (removed: number) => Promise<void>,
+): Promise<number> {
+  return unlinkKeysMatching(redis, orgKeyPattern(orgId), onBatch);
 }
 
 /** Names of every BullMQ queue under `prefix` (each has a `<prefix>:<name>:meta` hash). */
