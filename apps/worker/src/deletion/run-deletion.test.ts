@@ -201,3 +201,75 @@ describe('a deletion on embedded PGlite', () => {
     expect(left).toBe(0);
   });
 });
+
+describe('a deletion on PostgreSQL', () => {
+  let pg: TestDatabase;
+  beforeAll(async () => {
+    pg = await createTestDatabase({ kind: 'postgresql' });
+  });
+  afterAll(async () => {
+    await pg?.drop();
+  });
+
+  it('counts its plan in steps through a cursor, resting after each like a batch', async () => {
+    const db = pg.db;
+    const owner = await db.platform({}, (em) =>
+      createUser(em, { email: `steps-${randomUUID()}@example.com`, name: 'Steps', passwordHash: 'x' }),
+    );
+    const doomed = await db.platform({}, (em) => createOrg(em, { slug: 'steps', name: 'Steps', ownerId: owner.id }));
+    await db.tenant({ orgId: doomed.id }, async (em) => {
+      for (let i = 0; i < 250; i++) await appendAuditEvent(em, doomed.id, { actorType: 'system', action: 'seed.made' });
+    });
+    const counts: { table: string; rows: number; steps: number; ms: number; restMs: number }[] = [];
+    const logger = pino(
+      { level: 'debug' },
+      {
+        write(line: string) {
+          const entry = JSON.parse(line) as {
+            msg: string;
+            table: string;
+            rows: number;
+            steps: number;
+            ms: number;
+            restMs: number;
+          };
+          if (entry.msg === 'deletion plan count') counts.push(entry);
+        },
+      },
+    );
+    const created = await db.platform({}, (em) =>
+      createOrgDeletion(em, {
+        id: randomUUID(),
+        org: doomed,
+        requestedById: null,
+        requestedAs: 'platform_admin',
+        runAfter: new Date(),
+        graceful: false,
+      }),
+    );
+    const started = await db.platform({}, (em) => startOrgDeletion(em, created.id));
+    await runOrgDeletion(started!, {
+      db,
+      redis,
+      prefix: `tt-steps-${randomUUID().slice(0, 8)}`,
+      dataDir,
+      logger,
+      maxBatchRows: 1000,
+      batchShare: 0.05,
+      countStepRows: 100,
+    });
+
+    const done = await db.platform({}, (em) => findOrgDeletion(em, created.id));
+    expect(done?.status).toBe('completed');
+    // 100, 100 and the last 50, with a rest after each full step (19 times as long as it took).
+    const audit = counts.find((c) => c.table === 'audit_events');
+    expect(audit).toMatchObject({ rows: 250, steps: 3 });
+    expect(audit!.restMs).toBeGreaterThan(0);
+    expect(audit!.ms).toBeGreaterThanOrEqual(audit!.restMs);
+    // A table of one row takes one step, and the report has every row the plan counted.
+    expect(counts.find((c) => c.table === 'memberships')).toMatchObject({ rows: 1, steps: 1, restMs: 0 });
+    const report = done?.report as { rowsDeleted: Record<string, number> } | undefined;
+    expect(report?.rowsDeleted.audit_events).toBe(250);
+    expect(await db.platform({}, (em) => findOrgById(em, doomed.id))).toBeNull();
+  });
+});

@@ -6,6 +6,7 @@ import { appendAuditEvent } from './audit.js';
 import {
   cancelScheduledOrgDeletion,
   countOrgRows,
+  countOrgRowsInSteps,
   createOrgDeletion,
   deleteOrgRowsBatch,
   findOpenOrgDeletion,
@@ -69,6 +70,39 @@ describe.each(['postgresql', 'pglite'] as const)('org deletion records and batch
     // Every table of the schema takes its org_id from organizations, deleted with it.
     expect(tables.filter((x) => !x.cascades)).toEqual([]);
     expect(references).toEqual(expect.arrayContaining([{ child: 'resources', parent: 'agents' }]));
+  });
+
+  it('counts an org’s rows in steps through a cursor, resting between them, in its own scope only', async () => {
+    const { org } = await orgWithAudit(`stepped-${kind}`, 25);
+    const { org: other } = await orgWithAudit(`unstepped-${kind}`, 3);
+    const rests: number[] = [];
+    const between = async (ms: number) => {
+      rests.push(ms);
+    };
+    // Steps of 10: 10, 10, then 5 (short, so the last; no rest after it). PGlite counts at once.
+    const stepped = kind === 'postgresql';
+    expect(
+      await db.tenant({ orgId: org.id }, (em) => countOrgRowsInSteps(em, 'audit_events', org.id, 10, between)),
+    ).toBe(25);
+    expect(rests).toHaveLength(stepped ? 2 : 0);
+    expect(rests.every((ms) => ms >= 0)).toBe(true);
+    // Steps that divide the count: the last full step is followed by one that finds nothing.
+    rests.length = 0;
+    expect(
+      await db.tenant({ orgId: org.id }, (em) => countOrgRowsInSteps(em, 'audit_events', org.id, 5, between)),
+    ).toBe(25);
+    expect(rests).toHaveLength(stepped ? 5 : 0);
+    // The same as a count, twice in one transaction (the cursor is closed after each).
+    expect(
+      await db.tenant({ orgId: org.id }, async (em) => [
+        await countOrgRowsInSteps(em, 'audit_events', org.id, 1000),
+        await countOrgRowsInSteps(em, 'audit_events', org.id, 7),
+        await countOrgRows(em, 'audit_events', org.id),
+      ]),
+    ).toEqual([25, 25, 25]);
+    // Another org's scope counts none of them, whatever org it names.
+    expect(await db.tenant({ orgId: other.id }, (em) => countOrgRowsInSteps(em, 'audit_events', org.id, 10))).toBe(0);
+    expect(await db.tenant({ orgId: other.id }, (em) => countOrgRowsInSteps(em, 'audit_events', other.id, 2))).toBe(3);
   });
 
   it('deletes an org’s audit log in bounded batches only once the org is being deleted, in its own scope', async () => {
