@@ -266,6 +266,38 @@ describe.each(['postgresql', 'pglite'] as const)('on %s', (kind) => {
       }
     });
 
+    it('writes in one transaction under the scope, all or nothing, committing asynchronously when asked', async () => {
+      const settings = {
+        sql: `select current_setting('app.org_id', true) as org, current_setting('synchronous_commit') as sync`,
+        params: [],
+      };
+      const note = (orgId: string, name: string) => ({
+        sql: `insert into agents (org_id, id, name, token_hash) values (?, gen_random_uuid(), ?, ?) returning org_id`,
+        params: [orgId, name, `hash-${name}`],
+      });
+      const [scoped = [], written = []] = await db.writeInOrg({ orgId: orgA }, [settings, note(orgA, 'w.one')], {
+        asyncCommit: true,
+      });
+      expect(scoped).toEqual([{ org: orgA, sync: 'off' }]);
+      expect(written).toEqual([{ org_id: orgA }]);
+      // Asynchronous commit for that transaction only, and the default without asking.
+      const [[plain] = []] = await db.writeInOrg({ orgId: orgA }, [settings]);
+      expect(plain).toEqual({ org: orgA, sync: 'on' });
+      const [[after] = []] = await db.readInOrg({ orgId: orgA }, [settings]);
+      expect(after?.sync).toBe('on');
+      // The scope's wall: org A's scope cannot write a row of org B.
+      await expect(db.writeInOrg({ orgId: orgA }, [note(orgB, 'w.other')])).rejects.toThrow(/row-level security/);
+      // A failing statement takes back the ones before it, and the connection serves the next write.
+      await expect(
+        db.writeInOrg({ orgId: orgA }, [note(orgA, 'w.undone'), { sql: 'select 1 / (? - 1) as boom', params: [1] }]),
+      ).rejects.toThrow(/division by zero/);
+      const agents = await db.tenant({ orgId: orgA }, (em) =>
+        em.execute<Row[]>(`select name from agents where name like 'w.%' order by name`),
+      );
+      expect(agents.map((a) => a.name)).toEqual(['w.one']);
+      await expect(db.writeInOrg({ orgId: 'not-a-uuid' }, [settings])).rejects.toThrow(/orgId/);
+    });
+
     it.runIf(kind === 'postgresql')('keeps reading when a connection loses its prepared statements', async () => {
       const read = (orgId: string) =>
         db.readInOrg({ orgId }, [{ sql: `select current_setting('app.org_id', true) as org`, params: [] }]);

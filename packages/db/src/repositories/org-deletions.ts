@@ -1,6 +1,6 @@
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import type { DeletionStatus, DeletionStep, OrgStatus, TableReference } from '@tenantry/core';
-import type { EntityManager } from '../db.js';
+import { ASYNC_COMMIT_SQL, type EntityManager, type SqlStatement } from '../db.js';
 import { isUniqueViolation } from '../errors.js';
 import type { OrgRow } from '../types.js';
 
@@ -336,7 +336,7 @@ export async function withoutParallelScans(em: EntityManager): Promise<void> {
  * The other tenants' commits no longer queue behind a flush per batch.
  */
 export async function withAsyncCommit(em: EntityManager): Promise<void> {
-  await em.execute(`select set_config('synchronous_commit', 'off', true)`);
+  await em.execute(ASYNC_COMMIT_SQL);
 }
 
 /**
@@ -406,32 +406,29 @@ export interface BatchProgress {
 }
 
 /**
- * Deletes up to `limit` rows of the org from a tenant table, by physical row id (`ctid`), and
- * returns how many went. Run in the org's scope: RLS decides what the delete may touch. A scan
- * that finds fewer than `limit` rows goes on to the end of the table (on a table the org holds
- * much of, the planner scans the heap), so callers ask for no more rows than are left. With
- * `progress`, the same statement adds the rows to the deletion's table progress and records
- * the previous batch's duration, so progress commits with the batch in one round trip.
+ * The statement of a deletion batch: deletes up to `limit` rows of the org from a tenant table,
+ * by physical row id (`ctid`), and answers `n`, how many went. Run in the org's scope: RLS
+ * decides what the delete may touch. A scan that finds fewer than `limit` rows goes on to the
+ * end of the table (on a table the org holds much of, the planner scans the heap), so callers
+ * ask for no more rows than are left. With `progress`, the same statement adds the rows to the
+ * deletion's table progress and records the previous batch's duration, so progress commits
+ * with the batch. The worker sends it with `db.writeInOrg`, BEGIN and COMMIT in one exchange.
  */
-export async function deleteOrgRowsBatch(
-  em: EntityManager,
+export function orgRowsBatchStatement(
   table: string,
   orgId: string,
   limit: number,
   progress?: BatchProgress,
-): Promise<number> {
+): SqlStatement {
   const t = ident(table);
   const doomed = `with gone as (
        delete from ${t} where org_id = ? and ctid = any(array(select ctid from ${t} where org_id = ? limit ?))
        returning 1),
      n as (select count(*)::int as n from gone)`;
   const size = Math.max(1, Math.trunc(limit));
-  if (!progress) {
-    const [row] = await em.execute<{ n: unknown }[]>(`${doomed} select n from n`, [orgId, orgId, size]);
-    return Number(row?.n ?? 0);
-  }
-  const [row] = await em.execute<{ n: unknown }[]>(
-    `${doomed},
+  if (!progress) return { sql: `${doomed} select n from n`, params: [orgId, orgId, size] };
+  return {
+    sql: `${doomed},
      tbl as (
        update org_deletion_tables set deleted = deleted + (select n from n)
        where deletion_id = ? and table_name = ? returning 1),
@@ -440,9 +437,25 @@ export async function deleteOrgRowsBatch(
          longest_batch_ms = greatest(longest_batch_ms, ?), updated_at = now()
        where id = ? returning 1)
      select n from n`,
-    [orgId, orgId, size, progress.deletionId, table, progress.previousBatchMs, progress.deletionId],
-  );
-  return Number(row?.n ?? 0);
+    params: [orgId, orgId, size, progress.deletionId, table, progress.previousBatchMs, progress.deletionId],
+  };
+}
+
+/** How many rows a batch statement's answer says went. */
+export function batchRowsDeleted(rows: readonly Record<string, unknown>[] | undefined): number {
+  return Number(rows?.[0]?.n ?? 0);
+}
+
+/** Runs one deletion batch (`orgRowsBatchStatement`) in the unit of work's org scope. */
+export async function deleteOrgRowsBatch(
+  em: EntityManager,
+  table: string,
+  orgId: string,
+  limit: number,
+  progress?: BatchProgress,
+): Promise<number> {
+  const s = orgRowsBatchStatement(table, orgId, limit, progress);
+  return batchRowsDeleted(await em.execute<Record<string, unknown>[]>(s.sql, [...s.params]));
 }
 
 /** Keeps `ms` as the deletion's longest batch if it was (for the last batch of a run). */
