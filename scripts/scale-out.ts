@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { loadApiEnv } from '../apps/api/src/env.js';
 import { countOnlineWorkers, loadWorkerEnv, pingRedis, redactUrl } from '../apps/worker/src/index.js';
 import { createDb } from '../packages/db/src/index.js';
+import { API_NODE_FLAGS } from './lib/node-flags.js';
 import { canListen, freePort, urlHost } from './lib/ports.js';
 import { type RunningProxy, startRoundRobinProxy } from './lib/round-robin-proxy.js';
 
@@ -147,7 +148,7 @@ async function main(): Promise<number> {
     const apiUrls: string[] = [];
     for (let i = 1; i <= apis; i++) {
       const port = await freePort();
-      const child = startChild(`api-${i}`, ['apps/api/src/main.ts'], {
+      const child = startChild(`api-${i}`, [...API_NODE_FLAGS, 'apps/api/src/main.ts'], {
         ...process.env,
         HOST: '127.0.0.1',
         PORT: String(port),
