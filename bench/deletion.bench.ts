@@ -32,6 +32,7 @@ import { generateLicenseKeyPair, issueLicense } from '@tenantry/core';
 import { createTestDatabase } from '@tenantry/db/testing';
 import cliProgress from 'cli-progress';
 import pg from 'pg';
+import { API_NODE_FLAGS } from '../scripts/lib/node-flags.js';
 import { describeSamples, type PacedLoad, type PacedSample, pacedLoad } from './lib/paced-load.js';
 import { clearRunKeys } from './lib/redis-cleanup.js';
 import { writeResult } from './lib/results.js';
@@ -86,8 +87,14 @@ async function freePort(): Promise<number> {
 }
 
 /** Starts a process of the platform; with `logFile`, its whole output also goes there. */
-function startProcess(name: string, script: string, env: Record<string, string>, logFile?: string): ChildProcess {
-  const child = spawn(TSX, [script], {
+function startProcess(
+  name: string,
+  script: string,
+  env: Record<string, string>,
+  logFile?: string,
+  nodeArgs: readonly string[] = [],
+): ChildProcess {
+  const child = spawn(TSX, [...nodeArgs, script], {
     cwd: ROOT,
     detached: true,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
@@ -336,15 +343,21 @@ async function main(): Promise<void> {
   let api: ChildProcess | undefined;
   let worker: ChildProcess | undefined;
   try {
-    api = startProcess('api', 'apps/api/src/main.ts', {
-      ...common,
-      PORT: String(port),
-      PUBLIC_URL: base,
-      MULTI_TENANT_ENABLED: 'true',
-      LICENSE_PUBLIC_KEY: keys.publicKeyPem,
-      LICENSE_KEY: license,
-      WEB_DIST: '/nonexistent',
-    });
+    api = startProcess(
+      'api',
+      'apps/api/src/main.ts',
+      {
+        ...common,
+        PORT: String(port),
+        PUBLIC_URL: base,
+        MULTI_TENANT_ENABLED: 'true',
+        LICENSE_PUBLIC_KEY: keys.publicKeyPem,
+        LICENSE_KEY: license,
+        WEB_DIST: '/nonexistent',
+      },
+      undefined,
+      API_NODE_FLAGS,
+    );
     const workerEnv: Record<string, string> = { ...common };
     if (args['worker-log']) workerEnv.LOG_LEVEL = 'debug';
     if (args['batch-share']) workerEnv.DELETION_BATCH_SHARE = args['batch-share'];
@@ -419,7 +432,9 @@ async function main(): Promise<void> {
               ).token
             }`,
           };
-    await neighbourLoad(base, args.path!, credentials, neighbour, 3).done; // warm-up, not counted
+    // Warm-up, not counted: the API's first seconds under load (compiling its hot paths, growing
+    // its heap) were its slowest, a first 10 s window's p99 twice the next ones'.
+    await neighbourLoad(base, args.path!, credentials, neighbour, 15).done;
     const beforeSamples = await neighbourLoad(base, args.path!, credentials, neighbour, WARMUP_S).done;
     const before = describeSamples(beforeSamples);
 
