@@ -251,7 +251,9 @@ function per10s(samples: PacedSample[]): PacedSample[][] {
   const start = samples[0]?.dueAt ?? 0;
   for (const sample of samples) {
     const i = Math.floor((sample.dueAt - start) / 10_000);
-    (windows[i] ??= []).push(sample);
+    const window = windows[i] ?? [];
+    windows[i] = window;
+    window.push(sample);
   }
   return windows.filter(Boolean);
 }
