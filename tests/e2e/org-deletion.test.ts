@@ -6,7 +6,6 @@ import { orgFilesPath } from '@tenantry/core';
 import {
   addMembership,
   createApiToken,
-  createOrgDeletion,
   type Db,
   findOrgById,
   findOrgDeletion,
@@ -16,7 +15,7 @@ import {
   type OrgRow,
   setUserDefaultOrg,
 } from '@tenantry/db';
-import { createTestDatabase, type TestDatabase } from '@tenantry/db/testing';
+import { createTestDatabase, requestDueDeletion, type TestDatabase } from '@tenantry/db/testing';
 import {
   createLogger,
   enqueueOrgDeletion,
@@ -97,16 +96,7 @@ afterAll(async () => {
 });
 
 async function requestDeletion(org: OrgRow): Promise<OrgDeletionRow> {
-  const deletion = await db.platform({}, (em) =>
-    createOrgDeletion(em, {
-      id: randomUUID(),
-      org,
-      requestedById: null,
-      requestedAs: 'platform_admin',
-      runAfter: new Date(),
-      graceful: false,
-    }),
-  );
+  const deletion = await requestDueDeletion(db, org);
   await enqueueOrgDeletion(deletions, deletion);
   return deletion;
 }

@@ -209,6 +209,24 @@ function preparedName(sql: string): string {
 }
 
 /**
+ * Runs `fn` on one pooled connection of the app ORM, outside the ORM. If `fn` fails, a failed
+ * statement may have left the transaction aborted: it is rolled back before the pool reuses
+ * the connection.
+ */
+async function onPooledConnection<T>(orm: AppOrm, fn: (conn: RawPgConnection) => Promise<T>): Promise<T> {
+  const client = (orm.em.getConnection().getKnex() as unknown as { client: KnexClientLike }).client;
+  const conn = await client.acquireConnection();
+  try {
+    return await fn(conn);
+  } catch (error) {
+    await conn.query('rollback').catch(() => undefined);
+    throw error;
+  } finally {
+    await client.releaseConnection(conn);
+  }
+}
+
+/**
  * `readInOrg` over one pooled connection: one multi-statement exchange. Each statement (the
  * scope too) is prepared on the connection the first time it comes there (one PREPARE each,
  * outside any transaction, before the exchange) and executed by name from then on, so the
@@ -225,9 +243,7 @@ function pgReadInOrg(orm: AppOrm): Db['readInOrg'] {
     if (scope.userId) assertUuid(scope.userId, 'userId');
     const platform = orm.em.getPlatform();
     const all: SqlStatement[] = [{ sql: SCOPE_SQL, params: [scope.orgId, scope.userId ?? ''] }, ...statements];
-    const client = (orm.em.getConnection().getKnex() as unknown as { client: KnexClientLike }).client;
-    const conn = await client.acquireConnection();
-    try {
+    return onPooledConnection(orm, async (conn) => {
       const known = preparedOn.get(conn) ?? new Set<string>();
       preparedOn.set(conn, known);
       if (!unprepared.has(conn)) {
@@ -280,13 +296,7 @@ function pgReadInOrg(orm: AppOrm): Db['readInOrg'] {
       }
       const list = Array.isArray(results) ? results : [results];
       return list.slice(2, 2 + statements.length).map((r) => r.rows);
-    } catch (error) {
-      // A failed statement leaves the transaction aborted: end it before the pool reuses the connection.
-      await conn.query('rollback').catch(() => undefined);
-      throw error;
-    } finally {
-      await client.releaseConnection(conn);
-    }
+    });
   };
 }
 
@@ -295,8 +305,7 @@ export const ASYNC_COMMIT_SQL = `select set_config('synchronous_commit', 'off', 
 
 /**
  * `writeInOrg` over one pooled connection: BEGIN, the scope, the statements and COMMIT in one
- * multi-statement exchange (PostgreSQL stops at a failing statement, and the transaction is
- * rolled back before the connection goes back to the pool).
+ * multi-statement exchange (PostgreSQL stops at a failing statement).
  */
 function pgWriteInOrg(orm: AppOrm): Db['writeInOrg'] {
   return async (scope, statements, opts = {}) => {
@@ -310,18 +319,11 @@ function pgWriteInOrg(orm: AppOrm): Db['writeInOrg'] {
       ...[...head, ...statements].map((s) => platform.formatQuery(s.sql, [...s.params])),
       'commit',
     ].join(';\n');
-    const client = (orm.em.getConnection().getKnex() as unknown as { client: KnexClientLike }).client;
-    const conn = await client.acquireConnection();
-    try {
+    return onPooledConnection(orm, async (conn) => {
       const results = await conn.query(text);
       const list = Array.isArray(results) ? results : [results];
       return list.slice(1 + head.length, 1 + head.length + statements.length).map((r) => r.rows);
-    } catch (error) {
-      await conn.query('rollback').catch(() => undefined);
-      throw error;
-    } finally {
-      await client.releaseConnection(conn);
-    }
+    });
   };
 }
 
@@ -332,6 +334,16 @@ function isPrepareError(error: unknown): boolean {
   // syntax_error (PREPARE takes SELECT, INSERT, UPDATE, DELETE, MERGE and VALUES only; a
   // statement wrong in itself fails again, plain, with its own error).
   return code === '42P18' || code === '42P08' || code === '42804' || code === '42601';
+}
+
+/** Runs the statements one after another in the unit of work; answers each one's rows. */
+async function executeEach(
+  em: EntityManager,
+  statements: readonly SqlStatement[],
+): Promise<Record<string, unknown>[][]> {
+  const out: Record<string, unknown>[][] = [];
+  for (const s of statements) out.push(await em.execute(s.sql, [...s.params]));
+  return out;
 }
 
 function unitsOfWork(orm: AppOrm): Pick<Db, 'tenant' | 'platform' | 'readInOrg' | 'writeInOrg'> {
@@ -346,18 +358,11 @@ function unitsOfWork(orm: AppOrm): Pick<Db, 'tenant' | 'platform' | 'readInOrg' 
   return {
     tenant,
     // The portable form: one statement after another in a unit of work (PostgreSQL replaces it).
-    readInOrg: (scope, statements) =>
-      tenant(scope, async (em) => {
-        const out: Record<string, unknown>[][] = [];
-        for (const s of statements) out.push(await em.execute(s.sql, [...s.params]));
-        return out;
-      }),
+    readInOrg: (scope, statements) => tenant(scope, (em) => executeEach(em, statements)),
     writeInOrg: async (scope, statements, opts = {}) =>
       tenant(scope, async (em) => {
         if (opts.asyncCommit) await em.execute(ASYNC_COMMIT_SQL);
-        const out: Record<string, unknown>[][] = [];
-        for (const s of statements) out.push(await em.execute(s.sql, [...s.params]));
-        return out;
+        return executeEach(em, statements);
       }),
     platform(scope, fn) {
       if (scope.userId) assertUuid(scope.userId, 'userId');

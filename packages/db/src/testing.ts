@@ -1,7 +1,9 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { APP_ROLE } from './app-role.js';
 import { createDb, type Db } from './db.js';
+import { createOrgDeletion, type OrgDeletionRow } from './repositories/org-deletions.js';
+import type { OrgRow } from './types.js';
 
 /** A throwaway database for one test file. */
 export interface TestDatabase {
@@ -121,4 +123,18 @@ export async function createTestDatabase(opts: TestDatabaseOptions): Promise<Tes
       }
     },
   };
+}
+
+/** Records a deletion of `org` as a platform admin asks for it: due now, no grace period. */
+export function requestDueDeletion(db: Db, org: OrgRow): Promise<OrgDeletionRow> {
+  return db.platform({}, (em) =>
+    createOrgDeletion(em, {
+      id: randomUUID(),
+      org,
+      requestedById: null,
+      requestedAs: 'platform_admin',
+      runAfter: new Date(),
+      graceful: false,
+    }),
+  );
 }

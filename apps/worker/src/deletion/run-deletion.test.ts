@@ -8,15 +8,16 @@ import {
   appendAuditEvent,
   countOrgRows,
   createOrg,
-  createOrgDeletion,
   createUser,
+  type Db,
   findOrgById,
   findOrgDeletion,
   findUserById,
   listTenantTables,
+  type OrgRow,
   startOrgDeletion,
 } from '@tenantry/db';
-import { createTestDatabase, type TestDatabase } from '@tenantry/db/testing';
+import { createTestDatabase, requestDueDeletion, type TestDatabase } from '@tenantry/db/testing';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -44,6 +45,12 @@ afterAll(async () => {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
+/** A deletion of `org` as a platform admin asks for it, due now, and started (status running). */
+async function startedDeletion(db: Db, org: OrgRow) {
+  const created = await requestDueDeletion(db, org);
+  return db.platform({}, (em) => startOrgDeletion(em, created.id));
+}
+
 describe('a deletion on embedded PGlite', () => {
   it('runs every step to the report, in batches, and leaves the other org alone', async () => {
     const db = tdb.db;
@@ -64,17 +71,7 @@ describe('a deletion on embedded PGlite', () => {
     mkdirSync(orgFilesPath(dataDir, doomed.id), { recursive: true });
     writeFileSync(orgFilesPath(dataDir, doomed.id, 'logo'), 'x');
 
-    const created = await db.platform({}, (em) =>
-      createOrgDeletion(em, {
-        id: randomUUID(),
-        org: doomed,
-        requestedById: null,
-        requestedAs: 'platform_admin',
-        runAfter: new Date(),
-        graceful: false,
-      }),
-    );
-    const started = await db.platform({}, (em) => startOrgDeletion(em, created.id));
+    const started = await startedDeletion(db, doomed);
     await runOrgDeletion(started!, {
       db,
       redis,
@@ -85,7 +82,7 @@ describe('a deletion on embedded PGlite', () => {
       batchShare: 1,
     });
 
-    const done = await db.platform({}, (em) => findOrgDeletion(em, created.id));
+    const done = await db.platform({}, (em) => findOrgDeletion(em, started!.id));
     expect(done?.status).toBe('completed');
     expect(done?.batches).toBeGreaterThanOrEqual(3);
     expect(done?.report).toMatchObject({ usersDeleted: 1, redisKeysDeleted: 1, filesDeleted: 1 });
@@ -115,16 +112,7 @@ describe('a deletion on embedded PGlite', () => {
         for (let i = 0; i < n; i++) await appendAuditEvent(em, doomed.id, { actorType: 'system', action: 'seed.made' });
       });
     await seeded(250);
-    const created = await db.platform({}, (em) =>
-      createOrgDeletion(em, {
-        id: randomUUID(),
-        org: doomed,
-        requestedById: null,
-        requestedAs: 'platform_admin',
-        runAfter: new Date(),
-        graceful: false,
-      }),
-    );
+    const started = await startedDeletion(db, doomed);
     // The first run stops right after the plan is made (its counts recorded).
     const abort = new AbortController();
     const batches: { table: string; rows: number; limit: number; heldMs: number; restMs: number; time: number }[] = [];
@@ -165,16 +153,15 @@ describe('a deletion on embedded PGlite', () => {
       maxBatchRows: 100,
       batchShare: 0.05,
     };
-    const started = await db.platform({}, (em) => startOrgDeletion(em, created.id));
     await expect(runOrgDeletion(started!, { ...deps, signal: abort.signal })).rejects.toBeInstanceOf(
       DeletionInterrupted,
     );
     // Written after the count (the org was being deleted already).
     await seeded(7);
-    const resumed = await db.platform({}, (em) => findOrgDeletion(em, created.id));
+    const resumed = await db.platform({}, (em) => findOrgDeletion(em, started!.id));
     await runOrgDeletion(resumed!, deps);
 
-    const done = await db.platform({}, (em) => findOrgDeletion(em, created.id));
+    const done = await db.platform({}, (em) => findOrgDeletion(em, started!.id));
     expect(done?.status).toBe('completed');
     // The 250 counted entries, in batches of at most the rows left, none of them empty.
     const audit = batches.filter((b) => b.table === 'audit_events');
@@ -237,17 +224,7 @@ describe('a deletion on PostgreSQL', () => {
         },
       },
     );
-    const created = await db.platform({}, (em) =>
-      createOrgDeletion(em, {
-        id: randomUUID(),
-        org: doomed,
-        requestedById: null,
-        requestedAs: 'platform_admin',
-        runAfter: new Date(),
-        graceful: false,
-      }),
-    );
-    const started = await db.platform({}, (em) => startOrgDeletion(em, created.id));
+    const started = await startedDeletion(db, doomed);
     await runOrgDeletion(started!, {
       db,
       redis,
@@ -259,7 +236,7 @@ describe('a deletion on PostgreSQL', () => {
       countStepRows: 100,
     });
 
-    const done = await db.platform({}, (em) => findOrgDeletion(em, created.id));
+    const done = await db.platform({}, (em) => findOrgDeletion(em, started!.id));
     expect(done?.status).toBe('completed');
     // 100, 100 and the last 50, with a rest after each full step (19 times as long as it took).
     const audit = counts.find((c) => c.table === 'audit_events');

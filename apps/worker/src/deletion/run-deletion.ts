@@ -143,8 +143,13 @@ const COUNT_STEP_ROWS = 50_000;
  */
 async function restFor(ms: number, deps: DeletionRunDeps): Promise<number> {
   const restMs = restAfterBatch(ms, deps.batchShare);
-  if (restMs > 0) await sleep(restMs, undefined, { signal: deps.signal }).catch(() => undefined);
+  await rest(restMs, deps);
   return restMs;
+}
+
+/** Waits `ms` without holding anything, unless the worker is closing. */
+async function rest(ms: number, deps: DeletionRunDeps): Promise<void> {
+  if (ms > 0) await sleep(ms, undefined, { signal: deps.signal }).catch(() => undefined);
 }
 
 /**
@@ -240,7 +245,7 @@ async function deleteRows(d: OrgDeletionRow, deps: DeletionRunDeps): Promise<voi
       }
       previousBatchMs = heldMs;
       size = nextBatchSize(size, heldMs, sizing);
-      if (restMs > 0) await sleep(restMs, undefined, { signal: deps.signal }).catch(() => undefined);
+      await rest(restMs, deps);
       sinceProgress += deleted;
       if (deps.onProgress && sinceProgress >= 50_000) {
         sinceProgress = 0;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Db, EntityManager } from '../db.js';
-import { createTestDatabase, type TestDatabase } from '../testing.js';
+import { createTestDatabase, requestDueDeletion, type TestDatabase } from '../testing.js';
 import { appendAuditEvent } from './audit.js';
 import {
   cancelScheduledOrgDeletion,
@@ -112,16 +112,7 @@ describe.each(['postgresql', 'pglite'] as const)('org deletion records and batch
     // While the org is active the audit log stays append-only: nothing goes.
     expect(await db.tenant({ orgId: org.id }, (em) => deleteOrgRowsBatch(em, 'audit_events', org.id, 10))).toBe(0);
 
-    const deletion = await db.platform({}, (em) =>
-      createOrgDeletion(em, {
-        id: randomUUID(),
-        org,
-        requestedById: null,
-        requestedAs: 'platform_admin',
-        runAfter: new Date(),
-        graceful: false,
-      }),
-    );
+    const deletion = await requestDueDeletion(db, org);
     expect((await db.platform({}, (em) => findOrgById(em, org.id)))?.status).toBe('deleting');
     // Another org's scope sees none of its rows, so deletes none.
     expect(await db.tenant({ orgId: other.id }, (em) => deleteOrgRowsBatch(em, 'audit_events', org.id, 100))).toBe(0);
